@@ -1,0 +1,31 @@
+# The two commands of the README:
+#   make pipeline   install everything into .venv, then run the whole pipeline (dvc repro)
+#   make test       install everything into .venv, then run the test suite
+# Both are idempotent: the install re-runs only when requirements change.
+
+VENV   := .venv
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed
+# Stage commands say `python`/`dvc`: make them the virtual environment's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup pipeline test benchmark mlflow-ui
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	touch $(STAMP)
+
+pipeline: setup
+	dvc repro
+
+test: setup
+	python -m pytest -ra
+
+benchmark: setup
+	python benchmarks/input_pipeline.py
+
+mlflow-ui: setup
+	mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000

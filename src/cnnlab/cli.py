@@ -1,0 +1,29 @@
+"""What every stage script shares: argument parsing, params, and clean user errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from cnnlab.errors import UserError
+from cnnlab.params import Params, load_params
+
+
+def run_stage(main: Callable[..., object], *, per_variant: bool = False) -> None:
+    """Call ``main(params)`` or ``main(params, variant)``; a UserError becomes one
+    message on stderr and exit status 2, with no traceback."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    if per_variant:
+        parser.add_argument("--variant", required=True, help="a name under variants in params.yaml")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    args = parser.parse_args()
+    try:
+        params: Params = load_params(args.params)
+        if per_variant:
+            main(params, args.variant)
+        else:
+            main(params)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

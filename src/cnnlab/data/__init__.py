@@ -1,0 +1,1 @@
+"""Data: sources, the canonical ImageSet, split, stats, augmentation, batching."""

@@ -1,0 +1,1 @@
+"""Evaluation: test metrics, confusion, misclassified images."""

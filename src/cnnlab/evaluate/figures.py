@@ -1,0 +1,80 @@
+"""Pictures of results: confusion matrix, misclassified gallery, training curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: stages run headless
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def show_image(ax, image: np.ndarray) -> None:
+    """uint8 C x H x W onto an axis, grey for one channel."""
+    if image.shape[0] == 1:
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image.transpose(1, 2, 0))
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str):
+    n = len(classes)
+    size = max(4.0, 0.45 * n + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), classes, rotation=90 if n > 10 or max(map(len, classes)) > 4 else 0)
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title(title)
+    if n <= 30:
+        threshold = matrix.max() / 2
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if matrix[i, j] > threshold else "black")
+    fig.tight_layout()
+    return fig
+
+
+def gallery_figure(images: np.ndarray, captions: Sequence[str], title: str, columns: int = 6):
+    """A grid of uint8 C x H x W images with a caption under each."""
+    count = max(1, len(images))
+    columns = min(columns, count)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.4 * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, captions):
+        ax.axis("on")
+        show_image(ax, image)
+        ax.set_title(caption, fontsize=8)
+    if len(images) == 0:
+        axes[0, 0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(histories: dict[str, dict[str, list[float]]]):
+    """Loss and accuracy per epoch; one line per variant (train dashed, val solid)."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        ax_loss.plot(h["epoch"], h["train_loss"], "--", color=color, alpha=0.7)
+        ax_loss.plot(h["epoch"], h["val_loss"], "-", color=color, label=name)
+        ax_acc.plot(h["epoch"], h["train_accuracy"], "--", color=color, alpha=0.7)
+        ax_acc.plot(h["epoch"], h["val_accuracy"], "-", color=color, label=name)
+    ax_loss.set_title("loss (dashed: train, solid: val)")
+    ax_acc.set_title("accuracy (dashed: train, solid: val)")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,71 @@
+"""evaluate@V and misclassified@V."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from cnnlab import layout
+from cnnlab.data.canonical import load_imageset
+from cnnlab.data.prepared import load_prepared
+from cnnlab.errors import UserError
+from cnnlab.evaluate.figures import confusion_figure, gallery_figure
+from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
+from cnnlab.io import save_figure, write_csv, write_json
+from cnnlab.params import Params
+from cnnlab.train.checkpoint import load_checkpoint
+from cnnlab.train.device import pick_device
+from cnnlab.train.loop import predict
+
+PREDICTIONS = "predictions.csv"
+
+
+def evaluate_variant(params: Params, name: str) -> Evaluation:
+    device = pick_device(params.variant(name).train.device)
+    model, card = load_checkpoint(layout.model_dir(name), device)
+    prepared = load_prepared()
+    logits, labels = predict(model, prepared.loader("test", 256, device))
+    result = evaluate_logits(logits, labels, card.classes)
+    out = layout.variant_report_dir(name)
+    summary = result.summary()
+    write_json(out / "metrics.json", summary)
+    test_index = prepared.split["test"]
+    # One row per test image: DVC's confusion template reads actual/predicted;
+    # misclassified@V reads the rest instead of running the model again.
+    write_csv(out / PREDICTIONS, ["index", "actual", "predicted", "confidence"],
+              ([test_index[i], card.classes[a], card.classes[p], f"{c:.6f}"]
+               for i, (a, p, c) in enumerate(zip(result.labels, result.predicted, result.confidence))))
+    per_class = result.per_class()
+    write_csv(out / "per_class.csv", list(per_class[0]), (row.values() for row in per_class))
+    save_figure(confusion_figure(result.confusion, card.classes,
+                                 f"{name}: test accuracy {result.accuracy:.2%}"), out / "confusion.png")
+    print(f"{name}: test accuracy {result.accuracy:.4f}, loss {result.loss:.4f} on {len(labels)} images")
+    return result
+
+
+def read_predictions(name: str) -> list[dict[str, str]]:
+    path = layout.variant_report_dir(name) / PREDICTIONS
+    if not path.exists():
+        raise UserError(f"{path} is missing; run evaluate@{name} first (dvc repro evaluate@{name}).")
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def misclassified_gallery(params: Params, name: str) -> int:
+    rows = read_predictions(name)
+    wrong = [r for r in rows if r["actual"] != r["predicted"]]
+    # Most confident mistakes first: they say the most about what the model gets wrong.
+    wrong.sort(key=lambda r: -float(r["confidence"]))
+    shown = wrong[:params.misclassified.max_images]
+    images = load_imageset(layout.RAW).images
+    pictures = np.stack([images[int(r["index"])].numpy() for r in shown]) if shown else np.zeros((0,))
+    captions = [f"true: {r['actual']}\npred: {r['predicted']} ({float(r['confidence']):.2f})" for r in shown]
+    out = layout.variant_report_dir(name)
+    title = (f"{name}: {len(wrong)} of {len(rows)} test images misclassified"
+             + (f" (the {len(shown)} most confident shown)" if len(shown) < len(wrong) else ""))
+    save_figure(gallery_figure(pictures, captions, title), out / "misclassified.png")
+    write_json(out / "misclassified.json", {"misclassified": len(wrong),
+                                            "misclassified_fraction": round(len(wrong) / max(1, len(rows)), 6)})
+    print(f"{name}: {len(wrong)} misclassified test images")
+    return len(wrong)

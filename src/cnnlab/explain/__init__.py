@@ -1,0 +1,1 @@
+"""Explanations: the saliency registry, per-class sampling, panels."""

@@ -1,0 +1,70 @@
+"""The configurable CNN behind the CIFAR-10 ablation ladder.
+
+One builder covers the 5x5 baseline, stacked 3x3 filters, both dropout placements
+and BatchNorm: each is a different set of arguments, so variants differ only in
+what params.yaml says they differ in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from cnnlab.errors import UserError
+from cnnlab.schema import bounded
+
+
+@dataclass(frozen=True)
+class ConvNetArgs:
+    # One stage per entry: `convs_per_stage` convolutions with this many filters,
+    # then 2x2 max-pooling.
+    channels: list[int] = bounded([32, 64], ge=1)
+    kernel_size: int = bounded(5, ge=1)
+    convs_per_stage: int = bounded(1, ge=1)
+    hidden: int = bounded(256, ge=1)
+    batch_norm: bool = False
+    # "last": one dropout after the last conv stage; "all": after every conv layer.
+    dropout_where: Literal["last", "all"] = "last"
+    conv_dropout: float = bounded(0.0, ge=0.0, lt=1.0)
+    fc_dropout: float = bounded(0.0, ge=0.0, lt=1.0)
+
+
+class ConvNet(nn.Module):
+    """conv stages -> flatten -> hidden linear -> class logits."""
+
+    def __init__(self, args: ConvNetArgs, in_channels: int, image_size: int, num_classes: int):
+        super().__init__()
+        if image_size >> len(args.channels) < 1:
+            raise UserError(
+                f"params.yaml: data.image_size {image_size} is too small for {len(args.channels)} "
+                f"pooling stages (each halves the size). Raise data.image_size or use fewer "
+                f"entries in model.channels.")
+        layers: list[nn.Module] = []
+        width = in_channels
+        for stage, out in enumerate(args.channels):
+            for _ in range(args.convs_per_stage):
+                layers.append(nn.Conv2d(width, out, args.kernel_size, padding="same",
+                                        bias=not args.batch_norm))
+                if args.batch_norm:
+                    layers.append(nn.BatchNorm2d(out))
+                layers.append(nn.ReLU(inplace=True))
+                if args.dropout_where == "all" and args.conv_dropout > 0:
+                    layers.append(nn.Dropout(args.conv_dropout))
+                width = out
+            layers.append(nn.MaxPool2d(2))
+        if args.dropout_where == "last" and args.conv_dropout > 0:
+            layers.append(nn.Dropout(args.conv_dropout))
+        self.features = nn.Sequential(*layers)
+        side = image_size >> len(args.channels)
+        head: list[nn.Module] = [nn.Flatten(), nn.Linear(width * side * side, args.hidden),
+                                 nn.ReLU(inplace=True)]
+        if args.fc_dropout > 0:
+            head.append(nn.Dropout(args.fc_dropout))
+        head.append(nn.Linear(args.hidden, num_classes))
+        self.classifier = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))

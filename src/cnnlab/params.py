@@ -1,0 +1,164 @@
+"""The params.yaml schema: validated once, with errors that name the key.
+
+`train` holds the defaults every variant shares; `variants.V` overrides only what
+differs (deep-merged, so `variants.V.model.kernel_size` changes one model argument).
+A variant that names a different `model.name` replaces the model block entirely,
+since one architecture's arguments mean nothing to another.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+from cnnlab.errors import UserError
+from cnnlab.models import ModelSpec, parse_model_spec
+from cnnlab.schema import bounded, build
+
+
+@dataclass(frozen=True)
+class DataParams:
+    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "folder"] = "digits"
+    # For `folder`: a directory or .tar/.tar.gz/.tgz/.zip of class subfolders.
+    path: str = "datasets"
+    image_size: int = bounded(32, ge=8)
+    channels: Literal[1, 3] = 3
+    # Where torchvision's downloaders keep their files (cnnlab never deletes them).
+    download_dir: str = "data/downloads"
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    val_fraction: float = bounded(0.15, gt=0.0, lt=1.0)
+    # Ignored when the source has an official test split.
+    test_fraction: float = bounded(0.2, gt=0.0, lt=1.0)
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    hflip: bool = False
+    crop_padding: int = bounded(0, ge=0)
+    # Strength of brightness, contrast and saturation jitter: factors in [1-s, 1+s].
+    color_jitter: float = bounded(0.0, ge=0.0, le=1.0)
+    # Side of the square cut out of each training image (0: off).
+    cutout: int = bounded(0, ge=0)
+
+    @property
+    def active(self) -> bool:
+        return self.hflip or self.crop_padding > 0 or self.color_jitter > 0 or self.cutout > 0
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    model: dict[str, Any]
+    description: str = ""
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = bounded(1e-3, gt=0.0)
+    momentum: float = bounded(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = bounded(0.0, ge=0.0)
+    batch_size: int = bounded(64, ge=1)
+    epochs: int = bounded(10, ge=1)
+    scheduler: Literal["none", "step", "onecycle"] = "none"
+    step_size: int = bounded(5, ge=1)
+    gamma: float = bounded(0.1, gt=0.0, le=1.0)
+    device: str = "auto"
+    augment: AugmentParams = field(default_factory=AugmentParams)
+
+
+@dataclass(frozen=True)
+class SaliencyParams:
+    per_class: int = bounded(1, ge=1)
+    window: int = bounded(8, ge=1)
+    stride: int = bounded(4, ge=1)
+    # Occluder value: "mean" (the training mean colour) or a grey level in [0, 1].
+    fill: Union[Literal["mean"], float] = "mean"
+    # Occluded copies per forward pass.
+    batch_size: int = bounded(128, ge=1)
+
+
+@dataclass(frozen=True)
+class MisclassifiedParams:
+    max_images: int = bounded(36, ge=1)
+
+
+@dataclass(frozen=True)
+class Params:
+    # Kept as written: each variant is merged onto it, then validated as TrainParams.
+    train: dict[str, Any]
+    active: list[str]
+    variants: dict[str, dict[str, Any]]
+    seed: int = 42
+    data: DataParams = field(default_factory=DataParams)
+    split: SplitParams = field(default_factory=SplitParams)
+    saliency: SaliencyParams = field(default_factory=SaliencyParams)
+    misclassified: MisclassifiedParams = field(default_factory=MisclassifiedParams)
+
+    def variant(self, name: str) -> "Variant":
+        return resolve_variant(self, name)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    train: TrainParams
+    model: ModelSpec
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            if key == "model" and value.get("name", merged[key].get("name")) != merged[key].get("name"):
+                merged[key] = copy.deepcopy(value)
+            else:
+                merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def resolve_variant(params: Params, name: str) -> Variant:
+    if name not in params.variants:
+        raise UserError(f"params.yaml: no variant '{name}' under variants "
+                        f"(known: {', '.join(params.variants)}).")
+    where = f"variants.{name}"
+    override = params.variants[name] or {}
+    if not isinstance(override, dict):
+        raise UserError(f"params.yaml: {where} must be a mapping of train keys to override.")
+    merged = deep_merge(params.train, override)
+    train = build(TrainParams, merged, where)
+    return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
+
+
+def parse_params(raw: Any) -> Params:
+    params = build(Params, raw, "")
+    defaults = build(TrainParams, params.train, "train")
+    parse_model_spec(defaults.model, "train.model")
+    if not params.active:
+        raise UserError("params.yaml: active is empty; list at least one variant to run.")
+    for name in params.active:
+        if name not in params.variants:
+            raise UserError(f"params.yaml: active lists '{name}', which is not under variants "
+                            f"(known: {', '.join(params.variants)}). Add it or remove it from active.")
+        resolve_variant(params, name)
+    if params.data.dataset == "folder" and not params.data.path:
+        raise UserError("params.yaml: data.path is empty; point it at a folder or archive of "
+                        "class subfolders when data.dataset is 'folder'.")
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} not found; run from the repository root, where params.yaml lives.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} is not valid YAML: {exc}. Fix the syntax at the line shown.") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must be a mapping of sections (data, split, train, ...).")
+    return parse_params(raw)

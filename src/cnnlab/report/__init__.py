@@ -1,0 +1,1 @@
+"""The report: one document model rendered to Markdown and self-contained HTML."""

@@ -1,0 +1,110 @@
+"""report: every active variant side by side, then each one's pictures."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnlab import layout, tracking
+from cnnlab.errors import UserError
+from cnnlab.evaluate.figures import curves_figure
+from cnnlab.io import read_json, save_figure, write_text
+from cnnlab.params import Params
+from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
+
+TITLE = "cnnlab report"
+
+
+@dataclass
+class VariantResult:
+    name: str
+    description: str
+    train: dict
+    timing: dict
+    test: dict
+    misclassified: dict
+    saliency: dict
+    history: dict[str, list[float]]
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
+
+
+def collect(params: Params, name: str) -> VariantResult:
+    mdir, rdir = layout.model_dir(name), layout.variant_report_dir(name)
+    needed = [mdir / "metrics.json", mdir / "timing.json", mdir / "history.csv", rdir / "metrics.json",
+              rdir / "misclassified.json", rdir / "saliency.json"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise UserError(f"results of variant '{name}' are incomplete (missing {', '.join(missing)}); "
+                        f"run the whole pipeline with dvc repro.")
+    return VariantResult(name, params.variant(name).train.description, read_json(needed[0]),
+                         read_json(needed[1]), read_json(needed[3]), read_json(needed[4]),
+                         read_json(needed[5]), read_history(needed[2]))
+
+
+def summary_table(results: list[VariantResult]) -> Table:
+    header = ["variant", "val acc", "test acc", "test loss", "parameters", "train time (s)",
+              "misclassified", "mean max occlusion drop"]
+    rows = [[r.name, f"{r.train['val_accuracy']:.4f}", f"{r.test['test_accuracy']:.4f}",
+             f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}",
+             str(r.misclassified["misclassified"]), f"{r.saliency['saliency_mean_max_drop']:.3f}"]
+            for r in results]
+    return Table(header, rows)
+
+
+def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
+    split = read_json(layout.SPLIT)
+    meta = read_json(layout.RAW / "meta.json")
+    best = max(results, key=lambda r: r.test["test_accuracy"])
+    blocks: list[Block] = [
+        Heading(TITLE, 1),
+        Text(f"Dataset: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
+             f"pixels, {meta['channels']} channel(s), {len(meta['classes'])} classes. Split (seed "
+             f"{params.seed}): {len(split['train'])} train, {len(split['val'])} val, "
+             f"{len(split['test'])} test. Best test accuracy: {best.name} "
+             f"({best.test['test_accuracy']:.2%})."),
+        Heading("Variants"),
+        summary_table(results),
+        Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
+        Heading("Training curves"),
+        Image(Path("curves.png"), "loss and accuracy per epoch, every variant"),
+    ]
+    for r in results:
+        rel = layout.variant_report_dir(r.name).relative_to(layout.REPORTS)
+        blocks += [
+            Heading(r.name),
+            Text(f"{r.description} Best epoch {r.train['best_epoch']} (val accuracy "
+                 f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}."),
+            Image(rel / "confusion.png", f"{r.name}: confusion matrix on the test set"),
+            Image(rel / "misclassified.png", f"{r.name}: misclassified test images, most confident first"),
+            Image(rel / "saliency.png", f"{r.name}: occlusion sensitivity, per-class sample of test images"),
+        ]
+    return blocks
+
+
+def publish(r: VariantResult) -> None:
+    """Attach test metrics and pictures to the variant's MLflow run (one process for
+    all variants: MLflow's import and store setup cost seconds per process)."""
+    rdir = layout.variant_report_dir(r.name)
+    metrics = {k: v for k, v in r.test.items() if k != "test_size"}
+    metrics["test_misclassified"] = r.misclassified["misclassified"]
+    metrics.update({k: v for k, v in r.saliency.items() if k != "saliency_images"})
+    files = [rdir / n for n in ("confusion.png", "per_class.csv", "misclassified.png", "saliency.png")]
+    tracking.log_results(layout.model_dir(r.name), metrics, files)
+
+
+def build_report(params: Params) -> Path:
+    results = [collect(params, name) for name in params.active]
+    save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORTS / "curves.png")
+    blocks = build_blocks(params, results)
+    write_text(layout.REPORTS / "report.md", to_markdown(blocks))
+    write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))
+    for r in results:
+        publish(r)
+    print(f"report: {layout.REPORTS / 'report.html'} ({len(results)} variants)")
+    return layout.REPORTS / "report.html"

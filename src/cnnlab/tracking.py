@@ -1,0 +1,91 @@
+"""MLflow: one run per variant, opened by train; report adds the test results.
+
+The store is `sqlite:///mlflow.db` at the repository root (the root of the parent
+repo during `dvc exp run --temp`/queued runs, via DVC_ROOT) with artifacts under
+`mlruns/`, unless MLFLOW_TRACKING_URI says otherwise. `mlflow ui --backend-store-uri
+sqlite:///mlflow.db` opens it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from cnnlab.io import read_json, write_json
+
+EXPERIMENT = "cnnlab"
+RUN_FILE = "mlflow_run.json"
+
+
+def store_root() -> Path:
+    return Path(os.environ.get("DVC_ROOT", ".")).resolve()
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_root() / 'mlflow.db'}"
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay whole values."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def _mlflow():
+    import logging
+
+    import mlflow
+
+    # Alembic's migration chatter on a new store is noise in a pipeline log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri())
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=(store_root() / "mlruns").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return mlflow
+
+
+@contextlib.contextmanager
+def start_run(variant: str, params: dict[str, Any], model_dir: Path) -> Iterator[Any]:
+    """Open a fresh run for a training of `variant`; its id is kept in model_dir."""
+    mlflow = _mlflow()
+    tags = {"variant": variant, "stage": "train"}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
+    with mlflow.start_run(run_name=variant, tags=tags) as run:
+        mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
+        write_json(model_dir / RUN_FILE, {"run_id": run.info.run_id})
+        yield mlflow
+
+
+def log_results(model_dir: Path, metrics: dict[str, float], files: list[Path]) -> bool:
+    """Add test metrics and pictures to the training run of model_dir.
+
+    Warns and returns False when the store no longer has that run (mlflow.db was
+    deleted, or MLFLOW_TRACKING_URI now points elsewhere): tracking is a record,
+    not a reason to fail the pipeline.
+    """
+    run_file = Path(model_dir) / RUN_FILE
+    run_id = read_json(run_file)["run_id"] if run_file.exists() else None
+    mlflow = _mlflow()
+    try:
+        if run_id is None:
+            raise LookupError("no run id")
+        mlflow.get_run(run_id)
+    except Exception:  # noqa: BLE001 - any lookup failure means the same thing here
+        print(f"warning: the MLflow run of {model_dir} is not in {tracking_uri()}; its test results "
+              f"are not logged there. Re-run training (dvc repro -f train@{Path(model_dir).name}) "
+              f"to record a fresh run.", file=sys.stderr)
+        return False
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics(metrics)
+        for path in files:
+            mlflow.log_artifact(str(path), artifact_path="results")
+    return True

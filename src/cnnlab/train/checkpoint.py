@@ -1,0 +1,45 @@
+"""A trained model on disk: weights (state dict only) plus the JSON that rebuilds it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.errors import UserError
+from cnnlab.io import atomic_write, read_json, write_json
+from cnnlab.models import ModelSpec, build_model, parse_model_spec
+
+WEIGHTS = "model.pt"
+SPEC = "model.json"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    model: dict  # the `model:` block: name + arguments
+    in_channels: int
+    image_size: int
+    classes: list[str]
+
+    @property
+    def spec(self) -> ModelSpec:
+        return parse_model_spec(self.model, "model.json")
+
+
+def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: ModelCard) -> None:
+    atomic_write(model_dir / WEIGHTS, lambda tmp: torch.save(state, tmp))
+    write_json(model_dir / SPEC, asdict(card))
+
+
+def load_checkpoint(model_dir: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
+    model_dir = Path(model_dir)
+    if not (model_dir / WEIGHTS).exists():
+        raise UserError(f"no trained model in {model_dir}; run its train stage first "
+                        f"(dvc repro train@{model_dir.name}).")
+    card = ModelCard(**read_json(model_dir / SPEC))
+    model = build_model(card.spec, card.in_channels, card.image_size, len(card.classes))
+    # weights_only: a checkpoint can never run code on load.
+    model.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
+    return model.to(device).eval(), card

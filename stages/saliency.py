@@ -1,0 +1,7 @@
+"""saliency@V: occlusion-sensitivity maps for a seeded per-class sample of test images."""
+
+from cnnlab.cli import run_stage
+from cnnlab.explain.run import explain_variant
+
+if __name__ == "__main__":
+    run_stage(explain_variant, per_variant=True)

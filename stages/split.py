@@ -1,0 +1,18 @@
+"""split: stratified train/val/test indices with the fixed seed."""
+
+from cnnlab import layout
+from cnnlab.cli import run_stage
+from cnnlab.data.canonical import load_imageset
+from cnnlab.data.split import make_split
+from cnnlab.io import write_json
+from cnnlab.params import Params
+
+
+def main(params: Params) -> None:
+    split = make_split(load_imageset(layout.RAW), params.split, params.seed)
+    write_json(layout.SPLIT, split)
+    print("split: " + ", ".join(f"{len(v)} {k}" for k, v in split.items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)
