@@ -15,3 +15,12 @@ def model_dir(variant: str) -> Path:
 
 def variant_report_dir(variant: str) -> Path:
     return REPORTS / "variants" / variant
+
+
+def require(path: Path, stage: str) -> Path:
+    """An earlier stage's output, or a UserError saying which stage to run."""
+    if not Path(path).exists():
+        from cnnlab.errors import UserError
+
+        raise UserError(f"{path} is missing; run the {stage} stage first (dvc repro {stage}).")
+    return Path(path)

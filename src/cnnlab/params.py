@@ -75,7 +75,7 @@ class SaliencyParams:
     window: int = bounded(8, ge=1)
     stride: int = bounded(4, ge=1)
     # Occluder value: "mean" (the training mean colour) or a grey level in [0, 1].
-    fill: Union[Literal["mean"], float] = "mean"
+    fill: Union[Literal["mean"], float] = bounded("mean", ge=0.0, le=1.0)
     # Occluded copies per forward pass.
     batch_size: int = bounded(128, ge=1)
 

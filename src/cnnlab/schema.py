@@ -60,7 +60,8 @@ def build(cls: type[T], raw: Any, where: str) -> T:
 
 def check_bounds(value: Any, bounds: dict[str, float], key: str) -> None:
     values = value if isinstance(value, list) else [value]
-    for v in values:
+    # Only numbers have bounds: a field may also allow a word, like saliency.fill: mean.
+    for v in (v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)):
         for op, limit in bounds.items():
             ok = {"ge": v >= limit, "gt": v > limit, "le": v <= limit, "lt": v < limit}[op]
             if not ok:

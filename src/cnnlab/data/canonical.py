@@ -15,8 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnlab.errors import UserError
 from cnnlab.io import replace_dir
+from cnnlab.layout import require
 
 
 @dataclass
@@ -91,10 +91,7 @@ def save_imageset(data: ImageSet, out_dir: Path) -> None:
 
 def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
     raw_dir = Path(raw_dir)
-    if not (raw_dir / "meta.json").exists():
-        raise UserError(f"{raw_dir} holds no dataset; run the download stage first "
-                        f"(dvc repro download).")
-    meta = json.loads((raw_dir / "meta.json").read_text())
+    meta = json.loads(require(raw_dir / "meta.json", "download").read_text())
     return ImageSet(
         images=torch.from_numpy(np.load(raw_dir / "images.npy")),
         labels=torch.from_numpy(np.load(raw_dir / "labels.npy")),

@@ -9,7 +9,6 @@ import torch
 from cnnlab import layout
 from cnnlab.data.canonical import ImageSet, load_imageset
 from cnnlab.data.loader import BatchLoader, Normalizer
-from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import AugmentParams
 
@@ -36,8 +35,6 @@ class Prepared:
 
 
 def load_prepared() -> Prepared:
-    for path, stage in ((layout.SPLIT, "split"), (layout.STATS, "stats")):
-        if not path.exists():
-            raise UserError(f"{path} is missing; run the {stage} stage first (dvc repro {stage}).")
-    stats = read_json(layout.STATS)
-    return Prepared(load_imageset(layout.RAW), read_json(layout.SPLIT), stats["mean"], stats["std"])
+    stats = read_json(layout.require(layout.STATS, "stats"))
+    split = read_json(layout.require(layout.SPLIT, "split"))
+    return Prepared(load_imageset(layout.RAW), split, stats["mean"], stats["std"])

@@ -9,7 +9,6 @@ import numpy as np
 from cnnlab import layout
 from cnnlab.data.canonical import load_imageset
 from cnnlab.data.prepared import load_prepared
-from cnnlab.errors import UserError
 from cnnlab.evaluate.figures import confusion_figure, gallery_figure
 from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
 from cnnlab.io import save_figure, write_csv, write_json
@@ -45,9 +44,7 @@ def evaluate_variant(params: Params, name: str) -> Evaluation:
 
 
 def read_predictions(name: str) -> list[dict[str, str]]:
-    path = layout.variant_report_dir(name) / PREDICTIONS
-    if not path.exists():
-        raise UserError(f"{path} is missing; run evaluate@{name} first (dvc repro evaluate@{name}).")
+    path = layout.require(layout.variant_report_dir(name) / PREDICTIONS, f"evaluate@{name}")
     with path.open() as f:
         return list(csv.DictReader(f))
 

@@ -1,8 +1,10 @@
 """Occlusion sensitivity: how much the target class's probability drops when a
 window of the image is covered, averaged over the windows covering each pixel.
 
-Captum's Occlusion does the sliding and averaging; `perturbations_per_eval` sends
-many occluded copies through the model per forward pass.
+Captum's Occlusion does the sliding and averaging: windows start every `stride`
+pixels and the last one in each direction is clipped at the border, so every pixel
+is covered. `perturbations_per_eval` sends many occluded copies through the model
+per forward pass.
 """
 
 from __future__ import annotations

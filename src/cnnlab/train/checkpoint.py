@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.errors import UserError
 from cnnlab.io import atomic_write, read_json, write_json
+from cnnlab.layout import require
 from cnnlab.models import ModelSpec, build_model, parse_model_spec
 
 WEIGHTS = "model.pt"
@@ -35,9 +35,7 @@ def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: Model
 
 def load_checkpoint(model_dir: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
     model_dir = Path(model_dir)
-    if not (model_dir / WEIGHTS).exists():
-        raise UserError(f"no trained model in {model_dir}; run its train stage first "
-                        f"(dvc repro train@{model_dir.name}).")
+    require(model_dir / WEIGHTS, f"train@{model_dir.name}")
     card = ModelCard(**read_json(model_dir / SPEC))
     model = build_model(card.spec, card.in_channels, card.image_size, len(card.classes))
     # weights_only: a checkpoint can never run code on load.

@@ -1,0 +1,107 @@
+import pytest
+import torch
+import torchvision.transforms.functional as TF
+
+from cnnlab.data.augment import adjust_colors, crop_at, cutout, random_crop, random_hflip
+from cnnlab.data.loader import BatchLoader, Normalizer
+from cnnlab.params import AugmentParams
+from tests.conftest import synthetic_set
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def batch_of_one_image(n=64, c=3, size=10):
+    image = torch.rand(c, size, size, generator=gen(1))
+    return image, image.expand(n, -1, -1, -1).clone()
+
+
+def test_hflip_is_drawn_per_sample():
+    image, batch = batch_of_one_image()
+    out = random_hflip(batch, gen())
+    flipped = torch.tensor([torch.equal(o, image.flip(-1)) for o in out])
+    kept = torch.tensor([torch.equal(o, image) for o in out])
+    assert torch.all(flipped | kept)
+    assert 10 < int(flipped.sum()) < 54  # both outcomes, near half
+
+
+def test_crop_matches_torchvision_pad_then_crop():
+    x = torch.rand(6, 3, 8, 8, generator=gen(2))
+    top = torch.tensor([0, 1, 4, 8, 3, 2])
+    left = torch.tensor([8, 0, 4, 2, 3, 7])
+    ours = crop_at(x, 4, top, left)
+    for i in range(6):
+        ref = TF.crop(TF.pad(x[i], [4]), int(top[i]), int(left[i]), 8, 8)
+        assert torch.equal(ours[i], ref)
+
+
+def test_random_crop_offsets_differ_across_the_batch():
+    _, batch = batch_of_one_image(n=32)
+    out = random_crop(batch, 3, gen())
+    assert out.shape == batch.shape
+    assert len({o.sum().item() for o in out}) > 5
+
+
+def test_colour_adjustments_match_torchvision_per_sample():
+    x = torch.rand(5, 3, 7, 7, generator=gen(4))
+    b = torch.tensor([0.8, 1.2, 1.0, 0.9, 1.1])
+    c = torch.tensor([1.1, 0.7, 1.3, 1.0, 0.95])
+    s = torch.tensor([0.6, 1.4, 1.0, 0.8, 1.2])
+    ours = adjust_colors(x, b, c, s)
+    for i in range(5):
+        ref = TF.adjust_saturation(TF.adjust_contrast(TF.adjust_brightness(x[i], float(b[i])), float(c[i])),
+                                   float(s[i]))
+        torch.testing.assert_close(ours[i], ref, atol=1e-5, rtol=0)
+
+
+def test_cutout_fills_one_clipped_square_per_image_at_different_places():
+    x = torch.ones(40, 1, 12, 12)
+    out = cutout(x, 4, gen(), fill=0.0)
+    holes = (out == 0).float().sum(dim=(1, 2, 3))
+    assert torch.all((holes >= 4) & (holes <= 16))  # 2x2 at a corner up to the full 4x4
+    assert len({tuple(torch.nonzero(o[0] == 0)[0].tolist()) for o in out}) > 10
+
+
+def make_loader(augment=None, shuffle=False, seed=0):
+    data = synthetic_set(n_per_class=10, classes=3, size=8)
+    norm = Normalizer([0.2, 0.3, 0.4], [0.5, 0.5, 0.5])
+    return data, BatchLoader(data.images, data.labels, 7, norm, shuffle=shuffle, augment=augment, seed=seed)
+
+
+def test_evaluation_batches_are_the_stored_pixels_normalised_in_order():
+    data, loader = make_loader(augment=None)
+    x = torch.cat([b for b, _ in loader])
+    y = torch.cat([l for _, l in loader])
+    expected = (data.images.float() / 255 - torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1)) / 0.5
+    torch.testing.assert_close(x, expected)
+    assert torch.equal(y, data.labels)
+
+
+AUG = AugmentParams(hflip=True, crop_padding=2, color_jitter=0.3, cutout=3)
+
+
+def test_training_batches_are_augmented_shuffled_and_reproducible():
+    data, plain = make_loader(augment=None, shuffle=True, seed=5)
+    _, augmented = make_loader(augment=AUG, shuffle=True, seed=5)
+    (xp, yp), (xa, ya) = next(iter(plain)), next(iter(augmented))
+    assert not torch.equal(xp, xa)
+    assert not torch.equal(yp, data.labels[:7])  # shuffled
+    _, again = make_loader(augment=AUG, shuffle=True, seed=5)
+    assert torch.equal(next(iter(again))[0], xa)
+    # a new epoch draws new augmentations and a new order
+    batches = [b for b, _ in augmented]
+    assert not torch.equal(torch.cat(batches)[:7], xa)
+
+
+def test_an_inactive_augment_block_means_no_augmentation():
+    data, loader = make_loader(augment=AugmentParams(), shuffle=False)
+    _, plain = make_loader(augment=None)
+    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(loader, plain))
+
+
+@pytest.mark.parametrize("n, batch, shuffle, expected", [(21, 7, True, 3), (22, 7, True, 3), (22, 7, False, 4)])
+def test_a_training_tail_of_one_is_dropped_for_batchnorm(n, batch, shuffle, expected):
+    x = torch.zeros((n, 1, 2, 2), dtype=torch.uint8)
+    loader = BatchLoader(x, torch.zeros(n, dtype=torch.int64), batch, Normalizer([0.0], [1.0]), shuffle=shuffle)
+    assert len(loader) == expected == len(list(loader))

@@ -1,0 +1,79 @@
+import copy
+
+import pytest
+import yaml
+
+from cnnlab.errors import UserError
+from cnnlab.params import deep_merge, load_params, parse_params
+from tests.conftest import ROOT
+
+
+def raw_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_every_active_variant_resolves_with_its_overrides_on_the_defaults(repo_params):
+    assert repo_params.active == ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
+    base = repo_params.variant("baseline")
+    small = repo_params.variant("small_filters")
+    aug = repo_params.variant("augmented")
+    assert base.model.args.kernel_size == 5 and base.model.args.convs_per_stage == 1
+    assert small.model.args.kernel_size == 3 and small.model.args.convs_per_stage == 2
+    # untouched keys come from train: the same channels, optimizer and lr everywhere
+    assert small.model.args.channels == base.model.args.channels
+    assert {v.train.optimizer for v in map(repo_params.variant, repo_params.active)} == {"adam"}
+    assert aug.train.augment.hflip and aug.train.augment.crop_padding > 0 and aug.train.augment.color_jitter > 0
+    assert not base.train.augment.active
+
+
+def test_dropout_variants_follow_the_ladder(repo_params):
+    last = repo_params.variant("dropout_last").model.args
+    every = repo_params.variant("dropout_all").model.args
+    assert last.dropout_where == "last" and 0.3 <= last.conv_dropout <= 0.5 and last.fc_dropout > 0
+    assert every.dropout_where == "all" and 0.1 <= every.conv_dropout <= 0.2 and every.fc_dropout > 0
+
+
+@pytest.mark.parametrize("mutate, key, words", [
+    (lambda r: r["train"].update(optimzer="sgd"), "train.optimzer", "did you mean 'optimizer'"),
+    (lambda r: r["train"].update(lr=-1), "train.lr", "must be > 0"),
+    (lambda r: r["train"].update(epochs="ten"), "train.epochs", "must be an integer"),
+    (lambda r: r["data"].update(dataset="imagenet"), "data.dataset", "must be one of"),
+    (lambda r: r["variants"]["augmented"].update(lr=0), "variants.augmented.lr", "must be > 0"),
+    (lambda r: r["variants"]["baseline"].update(model={"kernel_sise": 3}), "variants.baseline.model.kernel_sise",
+     "did you mean 'kernel_size'"),
+    (lambda r: r.update(active=["baseline", "nope"]), "active", "'nope', which is not under variants"),
+    (lambda r: r["saliency"].update(fill="white"), "saliency.fill", "must be"),
+])
+def test_bad_params_name_the_key_and_the_fix(mutate, key, words):
+    raw = raw_params()
+    mutate(raw)
+    with pytest.raises(UserError) as err:
+        parse_params(raw)
+    message = str(err.value)
+    assert key in message and words in message
+
+
+def test_a_variant_naming_another_model_replaces_the_model_block():
+    base = {"model": {"name": "convnet", "kernel_size": 5}, "lr": 0.1}
+    merged = deep_merge(base, {"model": {"name": "other", "depth": 3}, "lr": 0.2})
+    assert merged == {"model": {"name": "other", "depth": 3}, "lr": 0.2}
+    same = deep_merge(base, {"model": {"kernel_size": 3}})
+    assert same["model"] == {"name": "convnet", "kernel_size": 3}
+    assert base["model"]["kernel_size"] == 5  # the defaults are not mutated
+
+
+def test_saliency_fill_takes_mean_or_a_grey_level():
+    raw = raw_params()
+    raw["saliency"]["fill"] = 0.5
+    assert parse_params(copy.deepcopy(raw)).saliency.fill == 0.5
+    raw["saliency"]["fill"] = 1.5
+    with pytest.raises(UserError, match="saliency.fill"):
+        parse_params(raw)
+
+
+def test_missing_or_broken_params_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text("train: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_params(tmp_path / "params.yaml")

@@ -1,0 +1,84 @@
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab import layout
+from cnnlab.io import write_csv, write_json
+from cnnlab.report.build import build_report
+from cnnlab.report.document import Heading, Image as Img, Table, Text, to_html, to_markdown
+
+
+def test_markdown_and_html_render_the_same_blocks(tmp_path):
+    png = tmp_path / "pic.png"
+    Image.fromarray(np.full((4, 4, 3), 128, dtype=np.uint8)).save(png)
+    blocks = [Heading("Title", 1), Text("a < b"), Table(["x", "y|z"], [["1", "2"]]), Img(Path("pic.png"), "cap")]
+    md = to_markdown(blocks)
+    assert md.startswith("# Title\n\na < b\n\n| x | y\\|z |\n|---|---|\n| 1 | 2 |")
+    assert "![cap](pic.png)" in md
+    html = to_html(blocks, tmp_path, "T")
+    assert "<h1>Title</h1>" in html and "<p>a &lt; b</p>" in html and "<td>2</td>" in html
+    embedded = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+    assert base64.b64decode(embedded) == png.read_bytes()
+
+
+def fake_outputs(root: Path, variants: dict[str, float]) -> None:
+    """What the per-variant stages leave behind, with given test accuracies."""
+    (root / "data" / "raw").mkdir(parents=True)
+    write_json(root / layout.RAW / "meta.json", {"source": "digits (scikit-learn)", "count": 30, "image_size": 8,
+                                                 "channels": 1, "classes": ["a", "b", "c"]})
+    write_json(root / layout.SPLIT, {"train": list(range(20)), "val": list(range(20, 25)),
+                                     "test": list(range(25, 30))})
+    for name, acc in variants.items():
+        mdir, rdir = root / layout.model_dir(name), root / layout.variant_report_dir(name)
+        write_json(mdir / "metrics.json", {"val_accuracy": acc - 0.01, "best_epoch": 2, "parameters": 1234,
+                                           "val_loss": 0.5})
+        write_json(mdir / "timing.json", {"train_seconds": 3.5})
+        write_csv(mdir / "history.csv", ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"],
+                  [[1, 1.0, 0.5, 1.1, 0.4, 0.001], [2, 0.5, 0.8, 0.6, acc - 0.01, 0.001]])
+        write_json(rdir / "metrics.json", {"test_accuracy": acc, "test_loss": 0.4, "test_macro_f1": acc,
+                                           "test_size": 5})
+        write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
+        write_json(rdir / "saliency.json", {"saliency_images": 3, "saliency_mean_max_drop": 0.25,
+                                            "saliency_mean_p_true": 0.9})
+        for picture in ("confusion", "misclassified", "saliency"):
+            Image.fromarray(np.zeros((5, 5, 3), dtype=np.uint8)).save(rdir / f"{picture}.png")
+
+
+def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
+    params = dataclasses.replace(repo_params, active=["baseline", "small_filters"])
+    build_report(params)
+    md = (tmp_path / "reports" / "report.md").read_text()
+    html = (tmp_path / "reports" / "report.html").read_text()
+    assert "| baseline | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 | 2 | 0.250 |" in md
+    assert "| small_filters | 0.9400 | 0.9500 |" in md
+    assert "Best test accuracy: small_filters (95.00%)" in md
+    assert "20 train, 5 val, 5 test" in md
+    for name in ("baseline", "small_filters"):
+        assert f"## {name}" in md and f"variants/{name}/saliency.png" in md
+        assert f"<h2>{name}</h2>" in html
+    assert "dropout_all" not in md  # only what is active
+    # self-contained: every image inline, nothing fetched from elsewhere
+    assert html.count("data:image/png;base64,") == 1 + 3 * 2
+    assert not re.search(r'src="(?!data:)', html)
+    Image.open(tmp_path / "reports" / "curves.png").verify()
+
+
+def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    from cnnlab.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    fake_outputs(tmp_path, {"baseline": 0.9})
+    (tmp_path / layout.variant_report_dir("baseline") / "saliency.json").unlink()
+    with pytest.raises(UserError, match="saliency.json.*dvc repro"):
+        build_report(dataclasses.replace(repo_params, active=["baseline"]))

@@ -1,0 +1,222 @@
+import io
+import shutil
+import struct
+import tarfile
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnlab.data import sources
+from cnnlab.data.canonical import conform, load_imageset, save_imageset
+from cnnlab.data.folder import load_folder
+from cnnlab.errors import UserError
+from cnnlab.params import DataParams
+from tests.conftest import SHARED_CIFAR, class_image, make_image_tree, png_bytes
+
+
+def test_sources_registry_matches_the_params_choices():
+    from typing import get_args, get_type_hints
+
+    assert set(sources.SOURCES) == set(get_args(get_type_hints(DataParams)["dataset"]))
+
+
+def test_digits_are_bundled_and_conformed_to_size_and_channels():
+    data = sources.load_source(DataParams(dataset="digits", image_size=32, channels=3))
+    assert data.images.shape == (1797, 3, 32, 32) and data.images.dtype == torch.uint8
+    assert data.classes == [str(d) for d in range(10)]
+    assert torch.bincount(data.labels).min() >= 170
+    assert not data.has_official_test
+    assert int(data.images.max()) == 255 and int(data.images.min()) == 0
+    # grey replicated to three identical channels
+    assert torch.equal(data.images[:, 0], data.images[:, 2])
+    grey = sources.load_source(DataParams(dataset="digits", image_size=16, channels=1))
+    assert grey.images.shape == (1797, 1, 16, 16)
+
+
+def test_conform_matches_torch_resize_and_converts_rgb_to_luma():
+    data = sources.load_digits_set()
+    big = conform(data, 24, 1)
+    expected = torch.nn.functional.interpolate(data.images[:5].float(), size=(24, 24), mode="bilinear",
+                                               antialias=True).round().clamp(0, 255).to(torch.uint8)
+    assert torch.equal(big.images[:5], expected)
+    rgb = torch.tensor([[[[255]], [[0]], [[0]]]], dtype=torch.uint8)
+    from cnnlab.data.canonical import to_channels
+
+    assert int(to_channels(rgb, 1)) == round(0.299 * 255)
+
+
+def test_flat_folder_of_class_subfolders(tmp_path):
+    make_image_tree(tmp_path / "pets", {"cat": 4, "dog": 3, "fox": 2})
+    (tmp_path / "pets" / "notes.txt").write_text("not an image")
+    (tmp_path / "pets" / ".hidden").mkdir()
+    (tmp_path / "pets" / ".hidden" / "x.png").write_bytes(png_bytes(class_image(0)))
+    data = load_folder(tmp_path / "pets", 8, 3)
+    assert data.classes == ["cat", "dog", "fox"]
+    assert torch.bincount(data.labels).tolist() == [4, 3, 2]
+    assert data.images.shape == (9, 3, 8, 8) and not data.has_official_test
+
+
+def test_train_test_layout_keeps_the_official_split_inside_a_wrapper_folder(tmp_path):
+    make_image_tree(tmp_path / "wrap" / "ds", {"train/a": 5, "train/b": 4, "test/a": 2, "test/b": 1})
+    data = load_folder(tmp_path / "wrap", 12, 3)
+    assert data.classes == ["a", "b"]
+    assert int(data.official_test.sum()) == 3
+    assert torch.bincount(data.labels[data.official_test]).tolist() == [2, 1]
+    # pixels survive decoding exactly (PNG, no resize)
+    first = np.asarray(Image.open(tmp_path / "wrap/ds/train/a/000.png")).transpose(2, 0, 1)
+    train_a = data.images[(~data.official_test) & (data.labels == 0)]
+    assert any(torch.equal(img, torch.from_numpy(first.copy())) for img in train_a)
+
+
+def test_val_folder_stands_in_for_test_like_imagenette(tmp_path):
+    make_image_tree(tmp_path / "nette", {"train/x": 3, "train/y": 3, "val/x": 2, "val/y": 2})
+    assert int(load_folder(tmp_path / "nette", 8, 3).official_test.sum()) == 4
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_archives_read_the_same_as_the_folder(tmp_path, kind):
+    make_image_tree(tmp_path / "src" / "flowers", {"train/rose": 3, "train/tulip": 2, "test/rose": 1,
+                                                  "test/tulip": 1})
+    base = str(tmp_path / "flowers")
+    archive = shutil.make_archive(base, "gztar" if kind == "tar.gz" else "zip", tmp_path / "src")
+    from_dir = load_folder(tmp_path / "src", 12, 3)
+    from_archive = load_folder(archive, 12, 3)
+    assert from_archive.classes == from_dir.classes
+    assert torch.equal(from_archive.labels.sort().values, from_dir.labels.sort().values)
+    assert int(from_archive.official_test.sum()) == 2
+    assert sorted(x.sum().item() for x in from_archive.images) == sorted(x.sum().item() for x in from_dir.images)
+
+
+def test_non_square_images_are_resized_and_centre_cropped(tmp_path):
+    wide = np.zeros((20, 40, 3), dtype=np.uint8)
+    wide[:, 10:30] = 200  # bright centre square: survives the centre crop
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        Image.fromarray(wide).save(tmp_path / cls / "w.png")
+    data = load_folder(tmp_path, 10, 1)
+    assert data.images.shape == (2, 1, 10, 10)
+    assert data.images.float().mean() > 150
+
+
+def test_a_corrupt_image_is_named_and_nothing_is_loaded(tmp_path):
+    make_image_tree(tmp_path, {"a": 2, "b": 2})
+    (tmp_path / "b" / "broken.jpg").write_bytes(b"definitely not a jpeg")
+    with pytest.raises(UserError) as err:
+        load_folder(tmp_path, 8, 3)
+    assert "b/broken.jpg" in str(err.value) and "Remove or re-save" in str(err.value)
+
+
+def test_archive_members_cannot_escape(tmp_path):
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tf:
+        for name in ("ok/a/1.png", "ok/b/1.png", "../escape/b/2.png"):
+            data = png_bytes(class_image(1))
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    with pytest.raises(UserError, match="outside the archive"):
+        load_folder(archive, 8, 3)
+    assert not (tmp_path.parent / "escape").exists()
+
+
+@pytest.mark.parametrize("layout, words", [
+    ({"only": 3}, "at least 2"),
+    ({"train/a": 2, "train/b": 2, "test/a": 1, "test/c": 1}, "no training images: c"),
+])
+def test_unusable_layouts_explain_themselves(tmp_path, layout, words):
+    make_image_tree(tmp_path, layout)
+    with pytest.raises(UserError, match=words):
+        load_folder(tmp_path, 8, 3)
+
+
+def test_missing_path_and_unknown_file_kind(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_folder(tmp_path / "nowhere", 8, 3)
+    (tmp_path / "data.csv").write_text("a,b\n")
+    with pytest.raises(UserError, match="neither a folder"):
+        load_folder(tmp_path / "data.csv", 8, 3)
+
+
+def test_imageset_round_trips_through_data_raw(tmp_path):
+    make_image_tree(tmp_path / "imgs", {"train/a": 2, "train/b": 2, "test/a": 1, "test/b": 1})
+    data = load_folder(tmp_path / "imgs", 8, 3)
+    save_imageset(data, tmp_path / "raw")
+    back = load_imageset(tmp_path / "raw")
+    assert torch.equal(back.images, data.images) and torch.equal(back.labels, data.labels)
+    assert torch.equal(back.official_test, data.official_test) and back.classes == data.classes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs", "raw"]  # no temp dirs left
+
+
+# --- torchvision sources, from local files (no network) -----------------------------------------
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """The MNIST idx format: magic (dtype 0x08 = uint8, ndim), sizes, data."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+def test_mnist_family_reads_files_placed_by_hand(tmp_path, name, folder):
+    raw = tmp_path / folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    write_idx(raw / "train-images-idx3-ubyte", rng.integers(0, 256, (30, 28, 28)))
+    write_idx(raw / "train-labels-idx1-ubyte", np.arange(30) % 10)
+    write_idx(raw / "t10k-images-idx3-ubyte", rng.integers(0, 256, (10, 28, 28)))
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.arange(10))
+    data = sources.load_source(DataParams(dataset=name, image_size=32, channels=1, download_dir=str(tmp_path)))
+    assert data.images.shape == (40, 1, 32, 32)
+    assert int(data.official_test.sum()) == 10 and data.labels[-10:].tolist() == list(range(10))
+    assert len(data.classes) == 10
+
+
+@pytest.mark.parametrize("name, module", [("cifar10", "cifar"), ("mnist", "mnist")])
+def test_offline_download_fails_fast_with_a_remedy_and_leaves_nothing(tmp_path, monkeypatch, name, module):
+    import importlib
+
+    tv_module = importlib.import_module(f"torchvision.datasets.{module}")
+
+    def offline(url, download_root, *args, **kwargs):
+        # What a real failure leaves: a half-written file, then the network error.
+        Path(download_root).mkdir(parents=True, exist_ok=True)
+        (Path(download_root) / "partial.tar.gz").write_bytes(b"\x1f\x8b half")
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(tv_module, "download_and_extract_archive", offline)
+    target = tmp_path / "downloads"
+    with pytest.raises(UserError) as err:
+        sources.load_source(DataParams(dataset=name, download_dir=str(target)))
+    message = str(err.value)
+    assert f"Could not download {name}" in message and "Name or service not known" in message
+    assert "place the files by hand" in message and "data.dataset=folder" in message
+    assert not target.exists(), "a failed download must leave no directory behind"
+
+
+def test_offline_download_keeps_what_the_user_already_had(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as cifar
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive",
+                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    target = tmp_path / "downloads"
+    (target / "mine").mkdir(parents=True)
+    with pytest.raises(UserError):
+        sources.load_source(DataParams(dataset="cifar10", download_dir=str(target)))
+    assert [p.name for p in target.iterdir()] == ["mine"]
+
+
+@pytest.mark.cifar
+@pytest.mark.skipif(not SHARED_CIFAR.exists(), reason="../shared/data/cifar10-jpg.tar.gz is not here")
+def test_cifar10_jpeg_archive_reads_as_a_folder_source():
+    data = load_folder(SHARED_CIFAR, 32, 3)
+    assert data.classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                            "ship", "truck"]
+    assert int((~data.official_test).sum()) == 50_000 and int(data.official_test.sum()) == 10_000
+    assert torch.bincount(data.labels[data.official_test]).tolist() == [1000] * 10
+    mean = data.images[~data.official_test].float().mean((0, 2, 3)) / 255
+    # CIFAR-10's published train means, within JPEG re-encoding error
+    assert torch.allclose(mean, torch.tensor([0.4914, 0.4822, 0.4465]), atol=0.005)
