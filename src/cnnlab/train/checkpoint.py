@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,7 +30,11 @@ class ModelCard:
 
 
 def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: ModelCard) -> None:
-    atomic_write(model_dir / WEIGHTS, lambda tmp: torch.save(state, tmp))
+    # Through a buffer: torch names the archive's inner folder after the file, and the
+    # temp file's random name would make every save differ by a few bytes.
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(model_dir / WEIGHTS, lambda tmp: tmp.write_bytes(buffer.getvalue()))
     write_json(model_dir / SPEC, asdict(card))
 
 

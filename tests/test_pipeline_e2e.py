@@ -1,0 +1,239 @@
+"""The real pipeline, end to end: `dvc repro` in a fresh copy of this repository.
+
+Short epochs keep it to a few minutes; everything else is what a user runs. The
+tests run in file order and share one copy: later ones (forced re-run, experiment)
+build on the state the earlier ones checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+VARIANTS = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
+EPOCHS = 2
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
+    e.update(DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="cnnlab test", GIT_AUTHOR_EMAIL="test@cnnlab.invalid",
+             GIT_COMMITTER_NAME="cnnlab test", GIT_COMMITTER_EMAIL="test@cnnlab.invalid")
+    return e
+
+
+def sh(repo: Path, *cmd: str, timeout: int = 900) -> str:
+    result = subprocess.run(cmd, cwd=repo, env=env(), capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
+                             f"{result.stderr[-4000:]}")
+    return result.stdout + result.stderr
+
+
+def copy_repository(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("cnnlab") / "repo"
+    repo.mkdir()
+    copy_repository(repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert params["active"] == VARIANTS
+    params["train"]["epochs"] = EPOCHS
+    params["variants"]["augmented"]["epochs"] = EPOCHS
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "dvc.lock").unlink(missing_ok=True)
+    sh(repo, "git", "init", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "fresh clone")
+    started = time.perf_counter()
+    log = sh(repo, "dvc", "repro")
+    print(f"\ndvc repro with {EPOCHS} epochs: {time.perf_counter() - started:.0f} s")
+    for v in VARIANTS:
+        assert f"Running stage 'train@{v}'" in log
+    # what a user does next: commit the lock file so experiments have a baseline
+    sh(repo, "git", "add", "dvc.lock")
+    sh(repo, "git", "commit", "-qm", "pipeline run")
+    return repo
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_every_variant_beats_chance_on_the_test_set(repo):
+    classes = read_json(repo / "data/raw/meta.json")["classes"]
+    for v in VARIANTS:
+        test = read_json(repo / f"reports/variants/{v}/metrics.json")
+        train = read_json(repo / f"models/{v}/metrics.json")
+        assert test["test_accuracy"] > 3 / len(classes), (v, test)
+        assert 1 <= train["best_epoch"] <= EPOCHS and train["parameters"] > 0
+
+
+def test_confusion_counts_sum_to_the_test_size(repo):
+    split = read_json(repo / "data/split.json")
+    for v in VARIANTS:
+        with (repo / f"reports/variants/{v}/predictions.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == len(split["test"]) == read_json(repo / f"reports/variants/{v}/metrics.json")["test_size"]
+        assert sorted(int(r["index"]) for r in rows) == sorted(split["test"])
+        with (repo / f"reports/variants/{v}/per_class.csv").open() as f:
+            assert sum(int(r["support"]) for r in csv.DictReader(f)) == len(split["test"])
+        wrong = sum(r["actual"] != r["predicted"] for r in rows)
+        assert read_json(repo / f"reports/variants/{v}/misclassified.json")["misclassified"] == wrong
+
+
+def test_pictures_decode_and_are_not_blank(repo):
+    pictures = [repo / "reports/curves.png"] + [
+        repo / f"reports/variants/{v}/{name}.png" for v in VARIANTS for name in ("confusion", "misclassified",
+                                                                                 "saliency")]
+    for path in pictures:
+        with Image.open(path) as img:
+            pixels = np.asarray(img.convert("RGB"))
+        assert min(pixels.shape[:2]) >= 150 and pixels.std() > 10, path
+
+
+def test_saliency_maps_carry_signal_for_every_sampled_class(repo):
+    for v in VARIANTS:
+        maps = np.load(repo / f"reports/variants/{v}/saliency_maps.npy")
+        assert maps.shape == (10, 32, 32)  # one seeded image per class
+        assert np.isfinite(maps).all() and np.abs(maps).max() > 1e-3
+
+
+def test_report_names_every_variant_and_embeds_its_pictures(repo):
+    md = (repo / "reports/report.md").read_text()
+    html = (repo / "reports/report.html").read_text()
+    for v in VARIANTS:
+        assert f"| {v} |" in md and f"<h2>{v}</h2>" in html
+    assert html.count("data:image/png;base64,") == 1 + 3 * len(VARIANTS)
+
+
+def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cnnlab")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.data.tags["variant"] for r in runs) == sorted(VARIANTS)
+    for run in runs:
+        v = run.data.tags["variant"]
+        test = read_json(repo / f"reports/variants/{v}/metrics.json")
+        assert run.data.metrics["test_accuracy"] == pytest.approx(test["test_accuracy"])
+        assert run.data.params["train.optimizer"] == "adam"
+        assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) == EPOCHS
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        artifacts |= {a.path for d in ("model", "results") for a in client.list_artifacts(run.info.run_id, d)}
+        assert {"history.csv", "curves.png", "model/model.pt", "results/saliency.png",
+                "results/misclassified.png", "results/confusion.png"} <= artifacts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_mlflow_ui_server_opens_the_store(repo):
+    port = free_port()
+    server = subprocess.Popen(["mlflow", "server", "--backend-store-uri", "sqlite:///mlflow.db",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/search", method="POST",
+            data=json.dumps({"experiment_ids": ["1"], "max_results": 50}).encode(),
+            headers={"Content-Type": "application/json"})
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    runs = json.load(response)["runs"]
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(1)
+        names = sorted(r["info"]["run_name"] for r in runs)
+        assert names == sorted(VARIANTS)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_dvc_metrics_show_lists_every_variant(repo):
+    shown = json.loads(sh(repo, "dvc", "metrics", "show", "--json"))
+    metrics = next(iter(shown.values()))["data"]
+    for v in VARIANTS:
+        assert "val_accuracy" in metrics[f"models/{v}/metrics.json"]["data"]
+        assert "test_accuracy" in metrics[f"reports/variants/{v}/metrics.json"]["data"]
+
+
+def test_repro_right_after_a_run_has_nothing_to_do(repo):
+    assert json.loads(sh(repo, "dvc", "status", "--json")) == {}
+    assert "Data and pipelines are up to date" in sh(repo, "dvc", "repro")
+
+
+def test_a_forced_rerun_gives_byte_identical_results(repo):
+    files = ["data/split.json", "data/stats.json", "models/baseline/metrics.json", "models/baseline/history.csv",
+             "models/baseline/model.pt", "reports/variants/baseline/metrics.json",
+             "reports/variants/baseline/predictions.csv"]
+    before = {f: (repo / f).read_bytes() for f in files}
+    log = sh(repo, "dvc", "repro", "--force", "evaluate@baseline")
+    assert "Running stage 'train@baseline'" in log and "Running stage 'download'" in log
+    changed = [f for f in files if (repo / f).read_bytes() != before[f]]
+    assert changed == []
+
+
+def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
+    adam_acc = {v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"] for v in VARIANTS}
+    log = sh(repo, "dvc", "exp", "run", "-n", "sgd", "-S", "train.optimizer=sgd", "-S", "train.lr=0.02")
+    for v in VARIANTS:
+        assert f"Running stage 'train@{v}'" in log
+    assert "Running stage 'download'" not in log  # data stages are untouched by train params
+    rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
+    experiments = [e for row in rows for exp in (row.get("experiments") or []) for e in exp["revs"]]
+    sgd = next(e for e in experiments if e["name"] == "sgd")
+    params = sgd["data"]["params"]["params.yaml"]["data"]
+    assert params["train"]["optimizer"] == "sgd"
+    metrics = sgd["data"]["metrics"]
+    sgd_acc = {v: metrics[f"reports/variants/{v}/metrics.json"]["data"]["test_accuracy"] for v in VARIANTS}
+    assert all(0.0 <= a <= 1.0 for a in sgd_acc.values())
+    # the workspace now holds the experiment's results
+    assert sgd_acc == {v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"] for v in VARIANTS}
+    assert sgd_acc != adam_acc
+    diff = json.loads(sh(repo, "dvc", "metrics", "diff", "--json"))
+    for v in VARIANTS:
+        entry = diff[f"reports/variants/{v}/metrics.json"]["test_accuracy"]
+        assert entry["old"] == pytest.approx(adam_acc[v]) and entry["new"] == pytest.approx(sgd_acc[v])
+    # the experiment's runs are in MLflow too, tagged with its name
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    tagged = client.search_runs(["1"], filter_string="tags.dvc_experiment = 'sgd'")
+    assert sorted(r.data.tags["variant"] for r in tagged) == sorted(VARIANTS)
+    assert {r.data.params["train.optimizer"] for r in tagged} == {"sgd"}
