@@ -121,7 +121,3 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
         raise fail(key, f"must be {describe(tp)}, got {value!r}")
     return float(value) if tp is float else value
 
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    """Plain nested dict of a dataclass, for logging and hashing."""
-    return dataclasses.asdict(obj)

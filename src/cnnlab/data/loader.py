@@ -24,9 +24,6 @@ class Normalizer:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
-    def undo(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.std + self.mean
-
 
 class BatchLoader:
     """Iterates (normalised float images, labels) batches.
