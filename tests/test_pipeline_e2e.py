@@ -23,6 +23,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from cnnlab.io import read_json
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -82,8 +83,8 @@ def repo(tmp_path_factory) -> Path:
     return repo
 
 
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
+def accuracies_in(repo: Path) -> dict[str, float]:
+    return {v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"] for v in VARIANTS}
 
 
 def test_every_variant_beats_chance_on_the_test_set(repo):
@@ -210,7 +211,7 @@ def test_a_forced_rerun_gives_byte_identical_results(repo):
 
 
 def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
-    adam_acc = {v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"] for v in VARIANTS}
+    adam_acc = accuracies_in(repo)
     log = sh(repo, "dvc", "exp", "run", "-n", "sgd", "-S", "train.optimizer=sgd", "-S", "train.lr=0.02")
     for v in VARIANTS:
         assert f"Running stage 'train@{v}'" in log
@@ -224,7 +225,7 @@ def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     sgd_acc = {v: metrics[f"reports/variants/{v}/metrics.json"]["data"]["test_accuracy"] for v in VARIANTS}
     assert all(0.0 <= a <= 1.0 for a in sgd_acc.values())
     # the workspace now holds the experiment's results
-    assert sgd_acc == {v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"] for v in VARIANTS}
+    assert sgd_acc == accuracies_in(repo)
     assert sgd_acc != adam_acc
     diff = json.loads(sh(repo, "dvc", "metrics", "diff", "--json"))
     for v in VARIANTS:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from cnnlab.errors import UserError
+
 RAW = Path("data/raw")
 SPLIT = Path("data/split.json")
 STATS = Path("data/stats.json")
@@ -20,7 +22,5 @@ def variant_report_dir(variant: str) -> Path:
 def require(path: Path, stage: str) -> Path:
     """An earlier stage's output, or a UserError saying which stage to run."""
     if not Path(path).exists():
-        from cnnlab.errors import UserError
-
         raise UserError(f"{path} is missing; run the {stage} stage first (dvc repro {stage}).")
     return Path(path)
