@@ -12,7 +12,7 @@ from cnnlab.params import Params
 
 def main(params: Params) -> None:
     train = torch.tensor(read_json(layout.require(layout.SPLIT, "split"))["train"], dtype=torch.int64)
-    stats = channel_stats(load_imageset(layout.RAW).images[train])
+    stats = channel_stats(load_imageset(layout.RAW).images, train)
     write_json(layout.STATS, stats)
     print(f"stats: mean {stats['mean']}, std {stats['std']}")
 

@@ -65,3 +65,37 @@ def repo_params():
     from cnnlab.params import load_params
 
     return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A folder laid out like the repository after download, split and stats, on a small
+    synthetic set (3 classes, 16 px); stages run in it. Returns a params maker:
+    workspace(variant_name, **overrides) -> Params with that variant (only) active."""
+    import yaml
+
+    from cnnlab import layout
+    from cnnlab.data.canonical import save_imageset
+    from cnnlab.data.split import make_split
+    from cnnlab.data.stats import channel_stats
+    from cnnlab.io import write_json
+    from cnnlab.params import parse_params
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    data = synthetic_set(n_per_class=40, classes=3, size=16)
+    save_imageset(data, layout.RAW)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    split = make_split(data, parse_params(raw).split, seed=0)
+    write_json(layout.SPLIT, split)
+    write_json(layout.STATS, channel_stats(data.images, torch.tensor(split["train"])))
+
+    def make(variant: str, **overrides):
+        changed = yaml.safe_load(yaml.safe_dump(raw))
+        changed["variants"][variant] = {**(changed["variants"].get(variant) or {}), **overrides}
+        changed["active"] = [variant]
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+        return parse_params(changed)
+
+    return make

@@ -2,7 +2,8 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from cnnlab.data.augment import adjust_colors, crop_at, cutout, random_crop, random_hflip
+from cnnlab.data.augment import (adjust_colors, crop_at, cutout, random_crop, random_hflip, random_resized_crop,
+                                  resized_crop_at)
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.params import AugmentParams
 from tests.conftest import synthetic_set
@@ -105,3 +106,62 @@ def test_a_training_tail_of_one_is_dropped_for_batchnorm(n, batch, shuffle, expe
     x = torch.zeros((n, 1, 2, 2), dtype=torch.uint8)
     loader = BatchLoader(x, torch.zeros(n, dtype=torch.int64), batch, Normalizer([0.0], [1.0]), shuffle=shuffle)
     assert len(loader) == expected == len(list(loader))
+
+
+def test_resized_crop_samples_like_torchvisions_resized_crop():
+    """The same bilinear samples, except next to the box's edges, where torchvision (which
+    crops first) repeats the edge pixel and cnnlab reads the image's real neighbour."""
+    x = torch.rand(4, 3, 20, 20, generator=gen(7))
+    boxes = [(0, 0, 20, 20), (2, 3, 14, 11), (5, 0, 20, 8), (1, 1, 7, 19)]  # x0, y0, x1, y1
+    ours = resized_crop_at(x, torch.tensor(boxes, dtype=torch.float32))
+
+    def inside(length):  # output positions whose sample lies between the box's first and last pixel
+        source = (torch.arange(20) + 0.5) * length / 20 - 0.5
+        return (source >= 0) & (source <= length - 1)
+
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        ref = TF.resized_crop(x[i], y0, x0, y1 - y0, x1 - x0, [20, 20], antialias=False)
+        rows, cols = inside(y1 - y0), inside(x1 - x0)
+        assert rows.sum() >= 14 and cols.sum() >= 14
+        torch.testing.assert_close(ours[i][:, rows][:, :, cols], ref[:, rows][:, :, cols], atol=1e-5, rtol=0)
+
+
+def test_random_resized_crops_differ_per_image_and_scale_one_keeps_the_image():
+    _, batch = batch_of_one_image(n=16, size=16)
+    whole = random_resized_crop(batch, 1.0, gen(), ratio=(1.0, 1.0))
+    torch.testing.assert_close(whole, batch, atol=1e-5, rtol=0)
+    out = random_resized_crop(batch, 0.1, gen())
+    assert out.shape == batch.shape and len({round(o.sum().item(), 3) for o in out}) > 10
+
+
+def test_crop_padding_is_zero_or_the_mean_colour():
+    x = torch.ones(1, 3, 6, 6)
+    mean = torch.tensor([0.2, 0.5, 0.7]).view(1, 3, 1, 1)
+    corner = (torch.tensor([0]), torch.tensor([0]))  # the window at the top-left: 2 rows of padding
+    zero = crop_at(x, 2, *corner)
+    filled = crop_at(x, 2, *corner, fill=mean)
+    assert torch.equal(zero[0, :, :2, :], torch.zeros(3, 2, 6))
+    assert torch.equal(filled[0, :, :2, :], mean[0].expand(3, 2, 6))
+    assert torch.equal(filled[0, :, 2:, 2:], x[0, :, :4, :4])
+
+
+@pytest.mark.parametrize("p, low, high", [(0.0, 0, 0), (1.0, 200, 200), (0.5, 70, 130)])
+def test_cutout_happens_with_its_probability(p, low, high):
+    x = torch.ones(200, 1, 12, 12)
+    out = cutout(x, 4, gen(3), fill=0.0, p=p)
+    cut = int(((out == 0).flatten(1).any(1)).sum())
+    assert low <= cut <= high
+
+
+def test_a_loader_over_split_rows_of_a_memory_map_yields_the_copied_splits_batches(tmp_path):
+    import numpy as np
+
+    data = synthetic_set(n_per_class=12, classes=3, size=8)
+    np.save(tmp_path / "images.npy", data.images.numpy())
+    mapped = torch.from_numpy(np.load(tmp_path / "images.npy", mmap_mode="c"))
+    rows = torch.tensor([3, 30, 7, 1, 22, 35, 14, 9, 18])
+    norm = Normalizer([0.2, 0.3, 0.4], [0.5, 0.5, 0.5])
+    lazy = BatchLoader(mapped, data.labels, 4, norm, indices=rows, shuffle=True, augment=AUG, seed=3)
+    copied = BatchLoader(data.images[rows], data.labels[rows], 4, norm, shuffle=True, augment=AUG, seed=3)
+    for (a, ya), (b, yb) in zip(lazy, copied):
+        assert torch.equal(a, b) and torch.equal(ya, yb)

@@ -212,10 +212,18 @@ def test_a_forced_rerun_gives_byte_identical_results(repo):
 
 def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     adam_acc = accuracies_in(repo)
-    log = sh(repo, "dvc", "exp", "run", "-n", "sgd", "-S", "train.optimizer=sgd", "-S", "train.lr=0.02")
+    # ... and baseline takes its learning rate from the LR range test (lr_find@baseline)
+    log = sh(repo, "dvc", "exp", "run", "-n", "sgd", "-S", "train.optimizer=sgd", "-S", "train.lr=0.02",
+             "-S", "+variants.baseline.lr=auto")
     for v in VARIANTS:
         assert f"Running stage 'train@{v}'" in log
     assert "Running stage 'download'" not in log  # data stages are untouched by train params
+    found = read_json(repo / "models/baseline/lr_find/lr.json")
+    assert found["source"] == "lr_find" and found["lr"] != 0.02
+    assert (repo / "models/baseline/lr_find/range_test.png").exists()
+    assert read_json(repo / "models/baseline/metrics.json")["lr"] == found["lr"]
+    assert {read_json(repo / f"models/{v}/metrics.json")["lr"] for v in VARIANTS[1:]} == {0.02}
+    assert "LR range test" in (repo / "reports/report.md").read_text()
     rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     experiments = [e for row in rows for exp in (row.get("experiments") or []) for e in exp["revs"]]
     sgd = next(e for e in experiments if e["name"] == "sgd")

@@ -72,6 +72,26 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     Image.open(tmp_path / "reports" / "curves.png").verify()
 
 
+def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
+    metrics = tmp_path / layout.model_dir("baseline") / "metrics.json"
+    write_json(metrics, {**__import__("json").loads(metrics.read_text()), "lr": 0.0123, "epochs_trained": 4})
+    picture = tmp_path / layout.lr_find_dir("baseline") / "range_test.png"
+    picture.parent.mkdir()
+    Image.fromarray(np.full((6, 6, 3), 200, dtype=np.uint8)).save(picture)
+    build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    html = (tmp_path / "reports" / "report.html").read_text()
+    assert "Best epoch 2 of 4 trained" in md and "Learning rate 0.0123." in md
+    assert "](../models/baseline/lr_find/range_test.png)" in md
+    assert base64.b64encode(picture.read_bytes()).decode() in html
+    assert html.count("data:image/png;base64,") == 1 + 3 * 2 + 1  # only baseline ran the test
+
+
 def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, repo_params):
     import dataclasses
 

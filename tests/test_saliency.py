@@ -9,7 +9,7 @@ from PIL import Image
 from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
 from cnnlab.explain.occlusion import occlusion_maps
-from cnnlab.explain.panels import saliency_figure
+from cnnlab.figures.saliency import saliency_figure
 from cnnlab.explain.registry import SALIENCY, occlusion_fill
 from cnnlab.explain.sampling import sample_per_class
 from cnnlab.models import build_model, parse_model_spec

@@ -220,3 +220,112 @@ def test_cifar10_jpeg_archive_reads_as_a_folder_source():
     mean = data.images[~data.official_test].float().mean((0, 2, 3)) / 255
     # CIFAR-10's published train means, within JPEG re-encoding error
     assert torch.allclose(mean, torch.tensor([0.4914, 0.4822, 0.4465]), atol=0.005)
+
+
+# --- Caltech-256 and Imagenette: folders of JPEGs, downloaded or placed by hand ------------------
+
+def jpeg_tree(root: Path, folders: dict[str, int], size: tuple[int, int] = (40, 30)) -> None:
+    for k, (folder, count) in enumerate(sorted(folders.items())):
+        for i in range(count):
+            path = root / folder / f"{i:04d}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((size[1], size[0], 3), 30 * k, dtype=np.uint8)).save(path, quality=95)
+
+
+def test_caltech256_reads_the_class_folders_placed_by_hand(tmp_path):
+    root = tmp_path / "caltech256" / "256_ObjectCategories"
+    jpeg_tree(root, {"001.ak47": 3, "002.american-flag": 2, "257.clutter": 2})
+    (root / "001.ak47" / "RENAME2").write_text("not an image, as in the real archive")
+    data = sources.load_source(DataParams(dataset="caltech256", image_size=24, download_dir=str(tmp_path)))
+    assert data.classes == ["ak47", "american-flag", "clutter"]
+    assert torch.bincount(data.labels).tolist() == [3, 2, 2] and not data.has_official_test
+    assert data.images.shape == (7, 3, 24, 24)
+
+
+def test_imagenette_picks_its_smallest_download_and_names_the_classes(tmp_path):
+    assert [sources.imagenette_folder(s) for s in (128, 160, 224, 320, 400)] == [
+        "imagenette2-160", "imagenette2-160", "imagenette2-320", "imagenette2-320", "imagenette2"]
+    root = tmp_path / "imagenette2-160"
+    jpeg_tree(root, {"train/n01440764": 3, "train/n03888257": 2, "val/n01440764": 1, "val/n03888257": 1})
+    data = sources.load_source(DataParams(dataset="imagenette", image_size=32, download_dir=str(tmp_path)))
+    assert data.classes == ["tench", "parachute"]
+    assert int(data.official_test.sum()) == 2  # val/ is the test set
+
+
+@pytest.mark.parametrize("name, module", [("caltech256", "caltech"), ("imagenette", "imagenette")])
+def test_offline_image_folder_downloads_fail_fast_and_name_the_folder_alternative(tmp_path, monkeypatch,
+                                                                                   name, module):
+    import importlib
+
+    tv_module = importlib.import_module(f"torchvision.datasets.{module}")
+
+    def offline(url, download_root, *args, **kwargs):
+        Path(download_root).mkdir(parents=True, exist_ok=True)
+        (Path(download_root) / "partial.tar").write_bytes(b"half")
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(tv_module, "download_and_extract_archive", offline)
+    target = tmp_path / "deep" / "downloads"
+    with pytest.raises(UserError) as err:
+        sources.load_source(DataParams(dataset=name, download_dir=str(target)))
+    message = str(err.value)
+    assert f"Could not download {name}" in message and "data.dataset=folder" in message
+    assert ("256_ObjectCategories" if name == "caltech256" else "imagenette2-160") in message
+    assert not (tmp_path / "deep").exists(), "a failed download must leave no directory behind"
+
+
+def test_large_images_decode_straight_into_a_memory_map(tmp_path):
+    jpeg_tree(tmp_path / "big", {"train/a": 3, "train/b": 3, "test/a": 1, "test/b": 1}, size=(300, 260))
+    in_memory = load_folder(tmp_path / "big", 224, 3)
+    target = tmp_path / "raw" / "images.npy"
+    target.parent.mkdir()
+    mapped = load_folder(tmp_path / "big", 224, 3, target)
+    assert mapped.stored_at == target and torch.equal(mapped.images, in_memory.images)
+    assert torch.equal(torch.from_numpy(np.load(target)), in_memory.images)
+    save_imageset(mapped, tmp_path / "raw2")  # an ImageSet backed by another file is copied
+    assert torch.equal(load_imageset(tmp_path / "raw2").images, in_memory.images)
+
+
+def mapped_from(tensor: torch.Tensor, path: Path) -> bool:
+    """Whether the tensor's memory is a mapping of the file (Linux: /proc/self/maps)."""
+    address = tensor.data_ptr()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] == str(path.resolve()):
+            low, high = (int(v, 16) for v in fields[0].split("-"))
+            if low <= address < high:
+                return True
+    return False
+
+
+def test_build_imageset_decodes_into_the_new_folder_and_swaps_it_in_whole(tmp_path):
+    from cnnlab.data.canonical import build_imageset
+
+    jpeg_tree(tmp_path / "imgs", {"a": 2, "b": 2}, size=(64, 64))
+    raw = tmp_path / "data" / "raw"
+    data = build_imageset(lambda images_file: load_folder(tmp_path / "imgs", 32, 3, images_file), raw)
+    assert data.stored_at.parent.name.startswith(".raw.")  # decoded in place, in the new folder
+    assert sorted(p.name for p in raw.iterdir()) == ["images.npy", "labels.npy", "meta.json", "official_test.npy"]
+    loaded = load_imageset(raw)
+    assert torch.equal(loaded.images, data.images) and mapped_from(loaded.images, raw / "images.npy")
+
+    def broken(images_file):
+        load_folder(tmp_path / "imgs", 32, 3, images_file)
+        raise RuntimeError("the decode failed half-way")
+
+    with pytest.raises(RuntimeError):
+        build_imageset(broken, raw)
+    assert torch.equal(load_imageset(raw).images, data.images)  # the last good one stays
+    assert sorted(p.name for p in raw.parent.iterdir()) == ["raw"]  # no temp folder left
+
+
+def test_duplicate_archive_members_are_refused(tmp_path):
+    archive = tmp_path / "dup.tar"
+    with tarfile.open(archive, "w") as tf:
+        for name in ("a/1.png", "b/1.png", "a/1.png"):
+            blob = png_bytes(class_image(1))
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            tf.addfile(info, io.BytesIO(blob))
+    with pytest.raises(UserError, match="a/1.png more than once"):
+        load_folder(archive, 8, 3)

@@ -1,3 +1,4 @@
+import copy
 import dataclasses
 
 import pytest
@@ -85,3 +86,111 @@ def test_adam_and_sgd_are_configured_from_params():
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.8 and sgd.defaults["nesterov"]
     adam = make_optimizer(model, dataclasses.replace(p, optimizer="adam", weight_decay=5e-4))
     assert isinstance(adam, torch.optim.Adam) and adam.defaults["weight_decay"] == 5e-4
+
+
+def lrs_used(p_overrides, epochs=4, optimizer="sgd"):
+    """The learning rate of every optimizer step fit() takes."""
+    model, train, val, p = setup(optimizer=optimizer, epochs=epochs, **p_overrides)
+    seen = []
+    cls = type(__import__("cnnlab.train.optim", fromlist=["make_optimizer"]).make_optimizer(model, p))
+    original = cls.step
+
+    def spy(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *a, **k)
+
+    cls.step = spy
+    try:
+        fit(model, train, val, p)
+    finally:
+        cls.step = original
+    return seen, len(train)
+
+
+@pytest.mark.parametrize("scheduler, per_batch, make", [
+    ("step", False, lambda opt, steps, epochs: torch.optim.lr_scheduler.StepLR(opt, 2, 0.5)),
+    ("onecycle", True, lambda opt, steps, epochs: torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.05, total_steps=steps * epochs, pct_start=0.25)),
+    ("cosine", True, lambda opt, steps, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps * epochs)),
+    ("none", False, lambda opt, steps, epochs: None),
+])
+def test_each_scheduler_follows_pytorchs_reference_step_for_step(scheduler, per_batch, make):
+    seen, steps = lrs_used({"scheduler": scheduler, "lr": 0.05, "step_size": 2, "gamma": 0.5, "pct_start": 0.25},
+                           epochs=4)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05, momentum=0.9)
+    reference = make(opt, steps, 4)
+    expected = []
+    for _ in range(4):
+        for _ in range(steps):
+            expected.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if per_batch and reference:
+                reference.step()
+        if not per_batch and reference:
+            reference.step()
+    assert seen == pytest.approx(expected, rel=1e-12, abs=0)
+    assert len(seen) == 4 * steps
+
+
+def test_adamw_and_sgd_without_nesterov_are_configured_from_params():
+    from cnnlab.train.optim import make_optimizer
+
+    model, _, _, p = setup()
+    adamw = make_optimizer(model, dataclasses.replace(p, optimizer="adamw", weight_decay=0.05))
+    assert isinstance(adamw, torch.optim.AdamW) and adamw.defaults["weight_decay"] == 0.05
+    plain = make_optimizer(model, dataclasses.replace(p, optimizer="sgd", nesterov=False))
+    assert plain.defaults["nesterov"] is False and plain.defaults["momentum"] == 0.9
+
+
+def test_label_smoothing_is_in_the_training_loss():
+    model, train, val, p = setup(lr=1e-30, epochs=1, label_smoothing=0.2)  # weights as good as fixed
+    reference = copy.deepcopy(model)
+    record = fit(model, train, val, p).history[0]
+    x = torch.cat([b for b, _ in BatchLoader(train.inputs, train.labels, 64, train.normalize,
+                                             indices=train.rows)])
+    with torch.no_grad():
+        logits = reference(x)
+    smoothed = torch.nn.functional.cross_entropy(logits, train.labels, label_smoothing=0.2).item()
+    plain = torch.nn.functional.cross_entropy(logits, train.labels).item()
+    assert record.train_loss == pytest.approx(smoothed, rel=1e-4) and abs(smoothed - plain) > 1e-3
+
+
+def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best():
+    model, train, val, p = setup(lr=1e-30, epochs=8, patience=2)  # val accuracy can never improve
+    result = fit(model, train, val, p)
+    assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 1
+    model, train, val, p = setup(lr=3e-3, epochs=4)
+    assert not fit(model, train, val, p).stopped_early  # patience 0: off
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path):
+    from cnnlab.train.resume import ResumeStore
+
+    overrides = dict(lr=3e-3, epochs=5, scheduler="onecycle", optimizer="sgd")
+    model, train, val, p = setup(**overrides)
+    whole = fit(model, train, val, p)
+
+    store = ResumeStore(tmp_path / "resume.pt", key="k")
+    model, train, val, p = setup(**overrides)
+
+    def stop_after_three(record):
+        if record.epoch == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        fit(model, train, val, p, on_epoch=stop_after_three, store=store)
+    saved = store.load()
+    assert len(saved["history"]) == 2  # epoch 3 never reached its save
+
+    model, train, val, p = setup(**overrides)
+    resumed = fit(model, train, val, p, store=store, resume=saved)
+    assert resumed.resumed_from == 2 and [r.epoch for r in resumed.history] == [1, 2, 3, 4, 5]
+    assert [r.as_dict() for r in resumed.history] == [r.as_dict() for r in whole.history]
+    assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
+    # a state saved under another key (other params or data) is not used, and is removed
+    assert ResumeStore(tmp_path / "resume.pt", key="other").load() is None
+    assert not (tmp_path / "resume.pt").exists()

@@ -8,6 +8,7 @@ from typing import Callable
 
 from cnnlab.errors import UserError
 from cnnlab.params import Params, load_params
+from cnnlab.train.device import keep_freed_memory
 
 
 def run_stage(main: Callable[..., object], *, per_variant: bool = False) -> None:
@@ -18,6 +19,7 @@ def run_stage(main: Callable[..., object], *, per_variant: bool = False) -> None
         parser.add_argument("--variant", required=True, help="a name under variants in params.yaml")
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
     args = parser.parse_args()
+    keep_freed_memory()
     try:
         params: Params = load_params(args.params)
         if per_variant:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 
 def _umask() -> int:
@@ -44,6 +45,25 @@ def replace_dir(path: Path, fill: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def created_folder(folder: Path) -> Iterator[Path]:
+    """Make folder and its missing parents; if the block raises, remove again those of
+    them that are still empty, so a failure leaves no trace."""
+    missing = []
+    probe = Path(folder)
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    try:
+        yield Path(folder)
+    except BaseException:
+        for made in missing:  # deepest first
+            if made.is_dir() and not any(made.iterdir()):
+                made.rmdir()
         raise
 
 

@@ -9,10 +9,20 @@ SPLIT = Path("data/split.json")
 STATS = Path("data/stats.json")
 MODELS = Path("models")
 REPORTS = Path("reports")
+# Resume states of interrupted trainings: outside every DVC output, git-ignored.
+RESUME = Path(".cnnlab/resume")
 
 
 def model_dir(variant: str) -> Path:
     return MODELS / variant
+
+
+def lr_find_dir(variant: str) -> Path:
+    return MODELS / variant / "lr_find"
+
+
+def resume_file(variant: str) -> Path:
+    return RESUME / f"{variant}.pt"
 
 
 def variant_report_dir(variant: str) -> Path:

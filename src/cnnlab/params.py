@@ -22,7 +22,8 @@ from cnnlab.schema import bounded, build
 
 @dataclass(frozen=True)
 class DataParams:
-    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "folder"] = "digits"
+    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "caltech256", "imagenette",
+                     "folder"] = "digits"
     # For `folder`: a directory or .tar/.tar.gz/.tgz/.zip of class subfolders.
     path: str = "datasets"
     image_size: int = bounded(32, ge=8)
@@ -40,33 +41,58 @@ class SplitParams:
 
 @dataclass(frozen=True)
 class AugmentParams:
+    # Random-resized crop: the smallest area fraction of the crop (torchvision's
+    # scale[0], e.g. 0.08), aspect ratio 3/4..4/3, resized back to the image size (0: off).
+    resized_crop: float = bounded(0.0, ge=0.0, le=1.0)
     hflip: bool = False
     crop_padding: int = bounded(0, ge=0)
+    # What the padding of the random crop is: zero (black) or mean (the mean colour).
+    crop_fill: Literal["zero", "mean"] = "zero"
     # Strength of brightness, contrast and saturation jitter: factors in [1-s, 1+s].
     color_jitter: float = bounded(0.0, ge=0.0, le=1.0)
-    # Side of the square cut out of each training image (0: off).
+    # Side of the square cut out of a training image (0: off), and how often.
     cutout: int = bounded(0, ge=0)
+    cutout_p: float = bounded(1.0, ge=0.0, le=1.0)
 
     @property
     def active(self) -> bool:
-        return self.hflip or self.crop_padding > 0 or self.color_jitter > 0 or self.cutout > 0
+        return (self.resized_crop > 0 or self.hflip or self.crop_padding > 0 or self.color_jitter > 0
+                or (self.cutout > 0 and self.cutout_p > 0))
 
 
 @dataclass(frozen=True)
 class TrainParams:
     model: dict[str, Any]
     description: str = ""
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = bounded(1e-3, gt=0.0)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    # A number, or auto: the suggestion of the LR range test (the lr_find@V stage).
+    lr: Union[Literal["auto"], float] = bounded(1e-3, gt=0.0)
     momentum: float = bounded(0.9, ge=0.0, lt=1.0)
+    nesterov: bool = True
     weight_decay: float = bounded(0.0, ge=0.0)
+    label_smoothing: float = bounded(0.0, ge=0.0, lt=1.0)
     batch_size: int = bounded(64, ge=1)
     epochs: int = bounded(10, ge=1)
-    scheduler: Literal["none", "step", "onecycle"] = "none"
+    # Early stopping: stop after this many epochs without a better val accuracy (0: off).
+    patience: int = bounded(0, ge=0)
+    scheduler: Literal["none", "step", "onecycle", "cosine"] = "none"
     step_size: int = bounded(5, ge=1)
     gamma: float = bounded(0.1, gt=0.0, le=1.0)
+    pct_start: float = bounded(0.3, gt=0.0, lt=1.0)
     device: str = "auto"
     augment: AugmentParams = field(default_factory=AugmentParams)
+
+
+@dataclass(frozen=True)
+class LRFindParams:
+    """The LR range test (Smith 2017; the procedure of torch-lr-finder)."""
+    start_lr: float = bounded(1e-7, gt=0.0)
+    end_lr: float = bounded(10.0, gt=0.0)
+    iterations: int = bounded(100, ge=20)
+    # Exponential smoothing of the loss: weight of the newest value.
+    smoothing: float = bounded(0.05, gt=0.0, le=1.0)
+    # Stop once the smoothed loss exceeds this multiple of the best seen.
+    diverge: float = bounded(5.0, gt=1.0)
 
 
 @dataclass(frozen=True)
@@ -78,6 +104,8 @@ class SaliencyParams:
     fill: Union[Literal["mean"], float] = bounded("mean", ge=0.0, le=1.0)
     # Occluded copies per forward pass.
     batch_size: int = bounded(128, ge=1)
+    # At most this many images are explained (a seeded choice of classes when there are more).
+    max_images: int = bounded(20, ge=1)
 
 
 @dataclass(frozen=True)
@@ -96,6 +124,7 @@ class Params:
     split: SplitParams = field(default_factory=SplitParams)
     saliency: SaliencyParams = field(default_factory=SaliencyParams)
     misclassified: MisclassifiedParams = field(default_factory=MisclassifiedParams)
+    lr_find: LRFindParams = field(default_factory=LRFindParams)
 
     def variant(self, name: str) -> "Variant":
         return resolve_variant(self, name)
@@ -144,7 +173,11 @@ def parse_params(raw: Any) -> Params:
         if name not in params.variants:
             raise UserError(f"params.yaml: active lists '{name}', which is not under variants "
                             f"(known: {', '.join(params.variants)}). Add it or remove it from active.")
+    for name in params.variants:  # every one, so a typo surfaces before it is made active
         resolve_variant(params, name)
+    if params.lr_find.start_lr >= params.lr_find.end_lr:
+        raise UserError(f"params.yaml: lr_find.start_lr ({params.lr_find.start_lr:g}) must be below "
+                        f"lr_find.end_lr ({params.lr_find.end_lr:g}).")
     if params.data.dataset == "folder" and not params.data.path:
         raise UserError("params.yaml: data.path is empty; point it at a folder or archive of "
                         "class subfolders when data.dataset is 'folder'.")

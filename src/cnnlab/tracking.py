@@ -53,16 +53,30 @@ def _mlflow():
 
 
 @contextlib.contextmanager
-def start_run(variant: str, params: dict[str, Any], model_dir: Path) -> Iterator[Any]:
-    """Open a fresh run for a training of `variant`; its id is kept in model_dir."""
+def start_run(variant: str, params: dict[str, Any], model_dir: Path, resume_run: str | None = None) -> Iterator[Any]:
+    """Open a fresh run for a training of `variant` (or carry on with `resume_run`, the
+    run of an interrupted training); its id is kept in model_dir."""
     mlflow = _mlflow()
+    if resume_run is not None and not _exists(mlflow, resume_run):
+        resume_run = None
     tags = {"variant": variant, "stage": "train"}
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
-    with mlflow.start_run(run_name=variant, tags=tags) as run:
-        mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
+    opened = (mlflow.start_run(run_id=resume_run) if resume_run is not None
+              else mlflow.start_run(run_name=variant, tags=tags))
+    with opened as run:
+        if resume_run is None:
+            mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
         write_json(model_dir / RUN_FILE, {"run_id": run.info.run_id})
         yield mlflow
+
+
+def _exists(mlflow: Any, run_id: str) -> bool:
+    try:
+        mlflow.get_run(run_id)
+        return True
+    except Exception:  # noqa: BLE001 - any lookup failure means the same here
+        return False
 
 
 def log_results(model_dir: Path, metrics: dict[str, float], files: list[Path]) -> bool:
@@ -75,11 +89,7 @@ def log_results(model_dir: Path, metrics: dict[str, float], files: list[Path]) -
     run_file = Path(model_dir) / RUN_FILE
     run_id = read_json(run_file)["run_id"] if run_file.exists() else None
     mlflow = _mlflow()
-    try:
-        if run_id is None:
-            raise LookupError("no run id")
-        mlflow.get_run(run_id)
-    except Exception:  # noqa: BLE001 - any lookup failure means the same thing here
+    if run_id is None or not _exists(mlflow, run_id):
         print(f"warning: the MLflow run of {model_dir} is not in {tracking_uri()}; its test results "
               f"are not logged there. Re-run training (dvc repro -f train@{Path(model_dir).name}) "
               f"to record a fresh run.", file=sys.stderr)

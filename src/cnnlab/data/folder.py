@@ -17,13 +17,15 @@ import io
 import os
 import tarfile
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 from cnnlab.data.canonical import ImageSet
 from cnnlab.errors import UserError
@@ -46,8 +48,15 @@ def safe_relative(name: str, archive: Path) -> PurePosixPath:
     return rel
 
 
-def read_files(path: Path) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """(relative path, bytes) of every image file under a directory or in an archive."""
+def list_images(path: Path) -> list[PurePosixPath]:
+    """Relative paths of every image file under a directory or in an archive, in read order."""
+    return [rel for rel, _ in iter_images(path, wanted=None)]
+
+
+def iter_images(path: Path, wanted: set[PurePosixPath] | None) -> Iterator[tuple[PurePosixPath, Path | bytes | None]]:
+    """(relative path, source) of every image file, in a fixed order. The source is
+    the file's path (a folder), its bytes (an archive, only for paths in `wanted`),
+    or None (not wanted, or listing only)."""
     if path.is_dir():
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
@@ -55,13 +64,13 @@ def read_files(path: Path) -> Iterator[tuple[PurePosixPath, bytes]]:
                 full = Path(dirpath) / name
                 rel = PurePosixPath(full.relative_to(path).as_posix())
                 if is_image_name(rel):
-                    yield rel, full.read_bytes()
+                    yield rel, full
     elif path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 rel = safe_relative(info.filename, path)
                 if not info.is_dir() and is_image_name(rel):
-                    yield rel, zf.read(info)
+                    yield rel, zf.read(info) if wanted is not None and rel in wanted else None
     elif path.name.lower().endswith(ARCHIVE_SUFFIXES):
         try:
             # Stream mode: one pass, members in archive order.
@@ -69,7 +78,8 @@ def read_files(path: Path) -> Iterator[tuple[PurePosixPath, bytes]]:
                 for member in tf:
                     rel = safe_relative(member.name, path)
                     if member.isfile() and is_image_name(rel):
-                        yield rel, tf.extractfile(member).read()
+                        wanted_now = wanted is not None and rel in wanted
+                        yield rel, tf.extractfile(member).read() if wanted_now else None
         except tarfile.TarError as exc:
             raise UserError(f"{path} is not a readable archive ({exc}). Check the file "
                             f"or unpack it and point data.path at the folder.") from None
@@ -128,40 +138,58 @@ def decode(data: bytes, size: int, mode: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-def decode_all(blobs: list[bytes], names: list[PurePosixPath], size: int, channels: int,
-               where: Path) -> torch.Tensor:
+def decode_into(out: np.ndarray, items: Iterator[tuple[int, PurePosixPath, Path | bytes]], where: Path) -> None:
+    """Decode every (row, name, source) into out[row] on a pool of threads, at most a few
+    thousand images in flight, with a progress bar (quiet when not on a terminal)."""
+    channels, size = out.shape[1], out.shape[2]
     mode = "RGB" if channels == 3 else "L"
-    out = np.empty((len(blobs), channels, size, size), dtype=np.uint8)
     bad: list[str] = []
 
-    def work(i: int) -> None:
+    def work(row: int, name: PurePosixPath, source: Path | bytes) -> None:
         try:
-            out[i] = decode(blobs[i], size, mode)
+            out[row] = decode(source.read_bytes() if isinstance(source, Path) else source, size, mode)
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            bad.append(f"{names[i]} ({exc.__class__.__name__}: {exc})")
+            bad.append(f"{name} ({exc.__class__.__name__}: {exc})")
 
-    # PIL releases the GIL while decoding, so threads use every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(work, range(len(blobs)), chunksize=256))
+    # PIL releases the GIL while decoding and resizing, so threads use every core.
+    workers = os.cpu_count() or 1
+    in_flight: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(out), desc=f"decoding {where.name}", unit="img", disable=None) as bar:
+        for row, name, source in items:
+            in_flight.append(pool.submit(work, row, name, source))
+            while len(in_flight) > 64 * workers:
+                in_flight.popleft().result()
+                bar.update()
+        for future in in_flight:
+            future.result()
+            bar.update()
     if bad:
         shown = "\n  ".join(sorted(bad)[:5])
         raise UserError(f"{where}: {len(bad)} file(s) could not be read as images:\n  {shown}\n"
                         f"Remove or re-save them, then run the pipeline again.")
-    return torch.from_numpy(out)
 
 
-def load_folder(path: str | Path, image_size: int, channels: int) -> ImageSet:
+def load_folder(path: str | Path, image_size: int, channels: int, target: Path | None = None) -> ImageSet:
+    """Read a folder or archive of class subfolders. With a target, the images are
+    decoded straight into that memory-mapped .npy file (two passes over the source:
+    one to list and label the files, one to decode them), so none has to fit in memory."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"data.path '{path}' does not exist. Point data.path in params.yaml at a "
                         f"folder or archive of class subfolders (see README, 'Your own images').")
-    names, blobs = [], []
-    for rel, data in read_files(path):
-        names.append(rel)
-        blobs.append(data)
+    names = list_images(path)
     if not names:
         raise UserError(f"{path}: no image files found (looked for {', '.join(IMAGE_EXTENSIONS)}).")
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise UserError(f"{path}: the archive holds {twice} more than once; re-create it with each file once.")
     classes, labels, is_test, used = assign(strip_wrappers(names), path)
-    images = decode_all([blobs[i] for i in used], [names[i] for i in used], image_size, channels, path)
-    return ImageSet(images, torch.tensor(labels, dtype=torch.int64), classes,
-                    torch.tensor(is_test, dtype=torch.bool), f"folder:{path}")
+    shape = (len(used), channels, image_size, image_size)
+    out = (np.lib.format.open_memmap(target, mode="w+", dtype=np.uint8, shape=shape) if target is not None
+           else np.empty(shape, dtype=np.uint8))
+    row_of = {names[i]: row for row, i in enumerate(used)}
+    items = ((row_of[rel], rel, source) for rel, source in iter_images(path, set(row_of)) if rel in row_of)
+    decode_into(out, items, path)
+    return ImageSet(torch.from_numpy(out), torch.tensor(labels, dtype=torch.int64), classes,
+                    torch.tensor(is_test, dtype=torch.bool), f"folder:{path}", stored_at=target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
@@ -12,26 +13,30 @@ from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.io import read_json
 from cnnlab.params import AugmentParams
 
+Stats = tuple[Sequence[float], Sequence[float]]
+
 
 @dataclass
 class Prepared:
-    data: ImageSet
+    data: ImageSet  # its images memory-mapped: index it, never copy it whole
     split: dict[str, list[int]]
     mean: list[float]
     std: list[float]
 
-    def part(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.tensor(self.split[name], dtype=torch.int64)
-        return self.data.images[idx], self.data.labels[idx]
+    def indices(self, name: str) -> torch.Tensor:
+        return torch.tensor(self.split[name], dtype=torch.int64)
 
-    def normalizer(self, device: torch.device | str = "cpu") -> Normalizer:
-        return Normalizer(self.mean, self.std, device)
+    def normalizer(self, device: torch.device | str = "cpu", stats: Stats | None = None) -> Normalizer:
+        """The dataset's own statistics unless a model brings its own (pretrained weights)."""
+        mean, std = stats if stats is not None else (self.mean, self.std)
+        return Normalizer(mean, std, device)
 
     def loader(self, name: str, batch_size: int, device: torch.device | str = "cpu", *,
-               shuffle: bool = False, augment: AugmentParams | None = None, seed: int = 0) -> BatchLoader:
-        images, labels = self.part(name)
-        return BatchLoader(images, labels, batch_size, self.normalizer(device), shuffle=shuffle,
-                           augment=augment, seed=seed, device=device)
+               stats: Stats | None = None, shuffle: bool = False, augment: AugmentParams | None = None,
+               seed: int = 0) -> BatchLoader:
+        return BatchLoader(self.data.images, self.data.labels, batch_size, self.normalizer(device, stats),
+                           indices=self.indices(name), shuffle=shuffle, augment=augment, seed=seed,
+                           device=device)
 
 
 def load_prepared() -> Prepared:

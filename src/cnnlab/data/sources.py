@@ -1,8 +1,10 @@
 """Data sources registry: `data.dataset` -> a loader returning the canonical ImageSet.
 
 `digits` ships inside scikit-learn and needs no network: it is the default. The
-torchvision datasets download when a network is there; offline they fail fast with
-a remedy and leave no partial directory behind.
+torchvision datasets (and Caltech-256 and Imagenette, which download as folders of
+JPEGs) download when a network is there; offline they fail fast with a remedy and
+leave no partial directory behind. Files already in data.download_dir are used
+without a network.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 from cnnlab.data.canonical import ImageSet, conform
 from cnnlab.data.folder import load_folder
 from cnnlab.errors import UserError
+from cnnlab.io import created_folder
 from cnnlab.params import DataParams
 
 DOWNLOAD_TIMEOUT_S = 20
@@ -37,71 +40,88 @@ def load_digits_set() -> ImageSet:
 
 
 @dataclass(frozen=True)
-class TorchvisionSource:
-    dataset_class: str  # name in torchvision.datasets
-    files: str  # what a user places by hand, relative to data.download_dir
+class Download:
+    """Files a source downloads, and what a user without a network places by hand instead."""
     url: str
+    files: str  # what to place by hand, relative to data.download_dir
+    present: Callable[[Path], bool]  # are the files in this folder?
+    fetch: Callable[[Path], None]  # download them into this (empty) folder
 
-    def construct(self, root: Path, train: bool, download: bool):
+
+def ensure_downloaded(name: str, download: Download, download_dir: Path) -> None:
+    """Files already in download_dir are used as they are; otherwise download them.
+
+    The download goes into a private staging folder and is moved in only when
+    complete; on failure nothing is left behind (download_dir too, if this made it)."""
+    if download.present(download_dir):
+        return
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        with created_folder(download_dir):
+            staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=download_dir))
+            try:
+                download.fetch(staging)
+                for entry in staging.iterdir():
+                    target = download_dir / entry.name
+                    if target.exists():
+                        shutil.rmtree(target) if target.is_dir() else target.unlink()
+                    entry.replace(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means the same remedy
+        raise UserError(
+            f"Could not download {name} ({exc.__class__.__name__}: {exc}).\n"
+            f"Without a network, either place the files by hand: fetch {download.url} and put "
+            f"{download.files} under {download_dir}/, then run again;\n"
+            f"or use your own copy as an image folder: set data.dataset=folder and data.path to a "
+            f"folder or archive of class subfolders (README, 'Your own images')."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+
+# --- torchvision datasets held as arrays (small images, both splits) -----------------------------
+
+def _torchvision_arrays(dataset_class: str, files: str, url: str) -> tuple[Download, Callable[[Path, bool], object]]:
+    def construct(root: Path, train: bool, download: bool = False):
         import torchvision.datasets as tvd
 
-        return getattr(tvd, self.dataset_class)(str(root), train=train, download=download)
+        return getattr(tvd, dataset_class)(str(root), train=train, download=download)
+
+    def present(root: Path) -> bool:
+        try:
+            construct(root, True), construct(root, False)
+            return True
+        except RuntimeError:
+            return False
+
+    def fetch(root: Path) -> None:
+        construct(root, True, True)
+        construct(root, False, True)
+
+    return Download(url, files, present, fetch), construct
 
 
-TORCHVISION = {
-    "cifar10": TorchvisionSource(
+ARRAY_SOURCES = {
+    "cifar10": _torchvision_arrays(
         "CIFAR10", "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"),
-    "mnist": TorchvisionSource(
+    "mnist": _torchvision_arrays(
         "MNIST", "MNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                  "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)",
         "https://ossci-datasets.s3.amazonaws.com/mnist/"),
-    "fashion_mnist": TorchvisionSource(
+    "fashion_mnist": _torchvision_arrays(
         "FashionMNIST", "FashionMNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                         "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)",
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
 }
 
 
-def fetch_torchvision(name: str, download_dir: Path) -> tuple[object, object]:
-    """Both splits, from files already in download_dir or else downloaded there."""
-    source = TORCHVISION[name]
-    try:
-        return source.construct(download_dir, True, False), source.construct(download_dir, False, False)
-    except RuntimeError:
-        pass  # not there yet: download
-    existed = download_dir.exists()
-    download_dir.mkdir(parents=True, exist_ok=True)
-    # Download into a private folder and move it in only when both splits verify.
-    staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=download_dir))
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        source.construct(staging, True, True)
-        source.construct(staging, False, True)
-        for entry in staging.iterdir():
-            target = download_dir / entry.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            entry.replace(target)
-    except Exception as exc:  # noqa: BLE001 - any failure means the same remedy
-        raise UserError(
-            f"Could not download {name} ({exc.__class__.__name__}: {exc}).\n"
-            f"Without a network, either place the files by hand: fetch {source.url} and put "
-            f"{source.files} under {download_dir}/, then run again;\n"
-            f"or use your own copy as an image folder: set data.dataset=folder and data.path to a "
-            f"folder or archive of class subfolders (README, 'Your own images')."
-        ) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
-        shutil.rmtree(staging, ignore_errors=True)
-        if not existed and download_dir.exists() and not any(download_dir.iterdir()):
-            download_dir.rmdir()
-    return source.construct(download_dir, True, False), source.construct(download_dir, False, False)
-
-
 def load_torchvision_set(name: str, download_dir: Path) -> ImageSet:
-    train, test = fetch_torchvision(name, download_dir)
+    download, construct = ARRAY_SOURCES[name]
+    ensure_downloaded(name, download, download_dir)
+    train, test = construct(download_dir, True), construct(download_dir, False)
     parts = []
     for split in (train, test):
         pixels = torch.as_tensor(np.asarray(split.data), dtype=torch.uint8)
@@ -113,15 +133,88 @@ def load_torchvision_set(name: str, download_dir: Path) -> ImageSet:
                     is_test, f"{name} (torchvision)")
 
 
-SOURCES: dict[str, Callable[[DataParams], ImageSet]] = {
-    "digits": lambda p: load_digits_set(),
-    "cifar10": lambda p: load_torchvision_set("cifar10", Path(p.download_dir)),
-    "mnist": lambda p: load_torchvision_set("mnist", Path(p.download_dir)),
-    "fashion_mnist": lambda p: load_torchvision_set("fashion_mnist", Path(p.download_dir)),
-    "folder": lambda p: load_folder(p.path, p.image_size, p.channels),
+# --- datasets that download as folders of large images ------------------------------------------
+
+CALTECH256_URL = "https://data.caltech.edu/records/nyy15-4j048/files/256_ObjectCategories.tar"
+CALTECH256_FOLDER = "caltech256/256_ObjectCategories"
+IMAGENETTE_CLASSES = {  # Imagenette's WordNet ids -> names (fast.ai's list, as torchvision has it)
+    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
+    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
+    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball", "n03888257": "parachute",
 }
 
 
-def load_source(params: DataParams) -> ImageSet:
-    """The configured dataset in canonical form, at the configured size and channels."""
-    return conform(SOURCES[params.dataset](params), params.image_size, params.channels)
+def caltech256_download() -> Download:
+    def fetch(root: Path) -> None:
+        import torchvision.datasets as tvd
+
+        tvd.Caltech256(str(root), download=True)
+        (root / "caltech256" / "256_ObjectCategories.tar").unlink(missing_ok=True)  # extracted
+
+    return Download(CALTECH256_URL, "caltech256/256_ObjectCategories/ (the class folders inside "
+                                    "256_ObjectCategories.tar)",
+                    lambda root: (root / CALTECH256_FOLDER).is_dir(), fetch)
+
+
+def imagenette_size(image_size: int) -> str:
+    """The smallest of Imagenette's downloads (shorter side 160, 320 or full) that covers image_size."""
+    return "160px" if image_size <= 160 else "320px" if image_size <= 320 else "full"
+
+
+def imagenette_folder(image_size: int) -> str:
+    return {"160px": "imagenette2-160", "320px": "imagenette2-320", "full": "imagenette2"}[imagenette_size(image_size)]
+
+
+def imagenette_download(image_size: int) -> Download:
+    folder = imagenette_folder(image_size)
+
+    def fetch(root: Path) -> None:
+        import torchvision.datasets as tvd
+
+        tvd.Imagenette(str(root), split="train", size=imagenette_size(image_size), download=True)
+        for archive in root.glob("*.tgz"):
+            archive.unlink()  # extracted
+
+    return Download(f"https://s3.amazonaws.com/fast-ai-imageclas/{folder}.tgz",
+                    f"{folder}/ (train/ and val/ with one folder per WordNet id, as in {folder}.tgz)",
+                    lambda root: (root / folder / "train").is_dir(), fetch)
+
+
+def load_downloaded_folder(name: str, download: Download, folder: str, rename: Callable[[str], str],
+                           p: DataParams, target: Path | None) -> ImageSet:
+    download_dir = Path(p.download_dir)
+    ensure_downloaded(name, download, download_dir)
+    data = load_folder(download_dir / folder, p.image_size, p.channels, target)
+    data.classes = [rename(c) for c in data.classes]
+    data.source = f"{name} ({download_dir / folder})"
+    return data
+
+
+def load_caltech256(p: DataParams, target: Path | None) -> ImageSet:
+    # Folders are named 001.ak47 ... 257.clutter: sorted by number, named without it.
+    return load_downloaded_folder("caltech256", caltech256_download(), CALTECH256_FOLDER,
+                                  lambda c: c.split(".", 1)[-1], p, target)
+
+
+def load_imagenette(p: DataParams, target: Path | None) -> ImageSet:
+    return load_downloaded_folder("imagenette", imagenette_download(p.image_size), imagenette_folder(p.image_size),
+                                  lambda wnid: IMAGENETTE_CLASSES.get(wnid, wnid), p, target)
+
+
+SOURCES: dict[str, Callable[[DataParams, Path | None], ImageSet]] = {
+    "digits": lambda p, target: load_digits_set(),
+    "cifar10": lambda p, target: load_torchvision_set("cifar10", Path(p.download_dir)),
+    "mnist": lambda p, target: load_torchvision_set("mnist", Path(p.download_dir)),
+    "fashion_mnist": lambda p, target: load_torchvision_set("fashion_mnist", Path(p.download_dir)),
+    "caltech256": load_caltech256,
+    "imagenette": load_imagenette,
+    "folder": lambda p, target: load_folder(p.path, p.image_size, p.channels, target),
+}
+
+
+def load_source(params: DataParams, target: Path | None = None) -> ImageSet:
+    """The configured dataset in canonical form, at the configured size and channels.
+
+    With a target (an images.npy path), large images are decoded or resized straight
+    into that memory-mapped file."""
+    return conform(SOURCES[params.dataset](params, target), params.image_size, params.channels, target)

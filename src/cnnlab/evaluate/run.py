@@ -8,23 +8,20 @@ import numpy as np
 
 from cnnlab import layout
 from cnnlab.data.canonical import load_imageset
-from cnnlab.data.prepared import load_prepared
-from cnnlab.evaluate.figures import confusion_figure, gallery_figure
+from cnnlab.figures.results import confusion_figure, gallery_figure
 from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
 from cnnlab.io import save_figure, write_csv, write_json
 from cnnlab.params import Params
-from cnnlab.train.checkpoint import load_checkpoint
-from cnnlab.train.device import pick_device
 from cnnlab.train.loop import predict
+from cnnlab.trained import load_trained
 
 PREDICTIONS = "predictions.csv"
 
 
 def evaluate_variant(params: Params, name: str) -> Evaluation:
-    device = pick_device(params.variant(name).train.device)
-    model, card = load_checkpoint(layout.model_dir(name), device)
-    prepared = load_prepared()
-    logits, labels = predict(model, prepared.loader("test", 256, device))
+    trained = load_trained(params, name)
+    card, prepared = trained.card, trained.prepared
+    logits, labels = predict(trained.model, trained.loader("test"))
     result = evaluate_logits(logits, labels, card.classes)
     out = layout.variant_report_dir(name)
     summary = result.summary()

@@ -6,27 +6,25 @@ import numpy as np
 import torch
 
 from cnnlab import layout
-from cnnlab.data.prepared import load_prepared
-from cnnlab.explain.panels import saliency_figure
+from cnnlab.figures.saliency import saliency_figure
 from cnnlab.explain.registry import SALIENCY
 from cnnlab.explain.sampling import sample_per_class
 from cnnlab.io import save_figure, write_json, write_npy
 from cnnlab.params import Params
-from cnnlab.train.checkpoint import load_checkpoint
-from cnnlab.train.device import pick_device
+from cnnlab.trained import load_trained
 
 METHOD = "occlusion"
 
 
 def explain_variant(params: Params, name: str) -> dict[str, float]:
-    device = pick_device(params.variant(name).train.device)
-    model, card = load_checkpoint(layout.model_dir(name), device)
-    prepared = load_prepared()
-    raw, labels = prepared.part("test")
-    chosen = torch.from_numpy(sample_per_class(labels.numpy(), params.saliency.per_class, params.seed))
-    raw, labels = raw[chosen], labels[chosen]
-    normalizer = prepared.normalizer(device)
-    x = normalizer(raw.to(device).float() / 255.0)
+    trained = load_trained(params, name)
+    model, card, device, normalizer = trained.model, trained.card, trained.device, trained.normalizer
+    test = trained.prepared.indices("test")
+    chosen = sample_per_class(trained.prepared.data.labels[test].numpy(), params.saliency.per_class,
+                              params.seed, params.saliency.max_images)
+    rows = test[torch.from_numpy(chosen)]
+    raw, labels = trained.prepared.data.images[rows], trained.prepared.data.labels[rows]
+    x = trained.inputs(rows)
     with torch.no_grad():
         probs = model(x).softmax(1).cpu()
     maps = SALIENCY[METHOD](model, x, labels.to(device), params.saliency, normalizer).cpu()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cnnlab import layout, tracking
 from cnnlab.errors import UserError
-from cnnlab.evaluate.figures import curves_figure
+from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, save_figure, write_text
 from cnnlab.params import Params
 from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
@@ -76,10 +76,18 @@ def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
     ]
     for r in results:
         rel = layout.variant_report_dir(r.name).relative_to(layout.REPORTS)
+        trained = r.train.get("epochs_trained")
+        epochs = f" of {trained} trained" if trained else ""
+        lr = f" Learning rate {r.train['lr']:.3g}." if "lr" in r.train else ""
         blocks += [
             Heading(r.name),
-            Text(f"{r.description} Best epoch {r.train['best_epoch']} (val accuracy "
-                 f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}."),
+            Text(f"{r.description} Best epoch {r.train['best_epoch']}{epochs} (val accuracy "
+                 f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}.{lr}"),
+        ]
+        range_test = layout.lr_find_dir(r.name) / "range_test.png"
+        if range_test.exists():  # lr: auto - the learning rate came from this LR range test
+            blocks.append(Image(Path("..") / range_test, f"{r.name}: LR range test, the suggestion marked"))
+        blocks += [
             Image(rel / "confusion.png", f"{r.name}: confusion matrix on the test set"),
             Image(rel / "misclassified.png", f"{r.name}: misclassified test images, most confident first"),
             Image(rel / "saliency.png", f"{r.name}: occlusion sensitivity, per-class sample of test images"),

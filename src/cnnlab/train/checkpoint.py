@@ -23,6 +23,10 @@ class ModelCard:
     in_channels: int
     image_size: int
     classes: list[str]
+    # The input normalisation the model was trained with (the dataset's statistics,
+    # or a pretrained model's own), which every later use must apply too.
+    mean: list[float]
+    std: list[float]
 
     @property
     def spec(self) -> ModelSpec:

@@ -6,16 +6,18 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
 from cnnlab.params import TrainParams
 from cnnlab.train.optim import Schedule, make_optimizer
+from cnnlab.train.resume import ResumeStore
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class FitResult:
     best_epoch: int
     best_state: dict[str, torch.Tensor]
     train_seconds: float
+    stopped_early: bool = False
+    resumed_from: int = 0  # the last epoch a previous, interrupted run completed
 
     @property
     def best(self) -> EpochRecord:
@@ -65,22 +69,36 @@ def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float
     return loss, accuracy
 
 
-def fit(model: nn.Module, train_batches, val_batches, p: TrainParams,
-        on_epoch: Callable[[EpochRecord], None] | None = None, label: str = "") -> FitResult:
-    """Train for p.epochs; keep the weights of the epoch with the best val accuracy."""
+def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p: TrainParams,
+        on_epoch: Callable[[EpochRecord], None] | None = None, label: str = "",
+        store: ResumeStore | None = None, resume: dict[str, Any] | None = None) -> FitResult:
+    """Train for p.epochs (fewer with early stopping); keep the weights of the epoch
+    with the best val accuracy. With a store, the state after each epoch is saved
+    there; `resume` is such a saved state to carry on from."""
     optimizer = make_optimizer(model, p)
     schedule = Schedule(optimizer, p, len(train_batches))
     history: list[EpochRecord] = []
-    best_epoch, best_acc, best_state = 0, -1.0, {}
-    started = time.perf_counter()
-    for epoch in tqdm(range(1, p.epochs + 1), desc=f"{label} epochs", unit="epoch", disable=None):
+    best_epoch, best_acc, best_state, seconds = 0, -1.0, {}, 0.0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        schedule.load_state_dict(resume["scheduler"])
+        history = [EpochRecord(**r) for r in resume["history"]]
+        best_epoch, best_acc, best_state = resume["best_epoch"], resume["best_accuracy"], resume["best_state"]
+        seconds = resume["seconds"]
+        restore_rng(resume["rng"], train_batches.generator)
+    first = len(history) + 1
+    stopped_early = False
+    for epoch in tqdm(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", disable=None,
+                      initial=first - 1, total=p.epochs):
+        started = time.perf_counter()
         model.train()
         lr = schedule.lr
         loss_sum, correct, seen = 0.0, 0, 0
         for b, (x, y) in enumerate(tqdm(train_batches, desc=f"epoch {epoch}", unit="batch",
                                         leave=False, disable=None)):
             out = model(x)
-            loss = F.cross_entropy(out, y)
+            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
             if not math.isfinite(loss.item()):
                 raise UserError(
                     f"training diverged{' (' + label + ')' if label else ''}: loss is {loss.item()} "
@@ -100,6 +118,31 @@ def fit(model: nn.Module, train_batches, val_batches, p: TrainParams,
         if val_acc > best_acc:
             best_epoch, best_acc = epoch, val_acc
             best_state = copy.deepcopy(model.state_dict())
-        if on_epoch is not None:
+        seconds += time.perf_counter() - started
+        stopped_early = p.patience > 0 and epoch - best_epoch >= p.patience and epoch < p.epochs
+        if on_epoch is not None:  # before the save: a kill between the two repeats a log, never skips one
             on_epoch(record)
-    return FitResult(history, best_epoch, best_state, time.perf_counter() - started)
+        if store is not None and epoch < p.epochs and not stopped_early:
+            store.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": schedule.state_dict(), "history": [r.as_dict() for r in history],
+                        "best_epoch": best_epoch, "best_accuracy": best_acc, "best_state": best_state,
+                        "seconds": seconds, "rng": rng_state(train_batches.generator)})
+        if stopped_early:
+            break
+    return FitResult(history, best_epoch, best_state, seconds, stopped_early, first - 1)
+
+
+def rng_state(loader_generator: torch.Generator) -> dict[str, Any]:
+    """Every random stream training draws from: dropout (torch's global generator, and
+    CUDA's), shuffling and augmentation (the loader's)."""
+    state = {"torch": torch.get_rng_state(), "loader": loader_generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], loader_generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    loader_generator.set_state(state["loader"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

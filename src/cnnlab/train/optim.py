@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from cnnlab.params import TrainParams
 
 
-def make_optimizer(model: nn.Module, p: TrainParams) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, p: TrainParams, lr: float | None = None) -> torch.optim.Optimizer:
+    """Over the parameters that train (a frozen backbone's are left out)."""
+    params = [q for q in model.parameters() if q.requires_grad]
+    lr = p.lr if lr is None else lr
+    if not isinstance(lr, float):
+        raise ValueError("lr: auto must be resolved (lr_find@V) before the optimizer is made")
     if p.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum,
-                               weight_decay=p.weight_decay, nesterov=p.momentum > 0)
-    return torch.optim.Adam(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=p.momentum, weight_decay=p.weight_decay,
+                               nesterov=p.nesterov and p.momentum > 0)
+    if p.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=p.weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=p.weight_decay)
 
 
 class Schedule:
-    """Hides that StepLR steps once per epoch and OneCycleLR once per batch."""
+    """Hides that StepLR steps once per epoch, OneCycleLR and cosine once per batch."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, p: TrainParams, batches_per_epoch: int):
-        self.per_batch = p.scheduler == "onecycle"
+        self.per_batch = p.scheduler in ("onecycle", "cosine")
+        total = p.epochs * batches_per_epoch
+        lr = optimizer.param_groups[0]["lr"]
         if p.scheduler == "step":
             self.scheduler = torch.optim.lr_scheduler.StepLR(optimizer, p.step_size, p.gamma)
         elif p.scheduler == "onecycle":
-            # `lr` is the peak; OneCycle warms up to it and anneals far below.
+            # `lr` is the peak; OneCycle warms up to it for pct_start of the steps, then anneals.
             self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=p.lr, total_steps=p.epochs * batches_per_epoch)
+                optimizer, max_lr=lr, total_steps=total, pct_start=p.pct_start)
+        elif p.scheduler == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         else:
             self.scheduler = None
         self.optimizer = optimizer
@@ -41,3 +54,10 @@ class Schedule:
     def after_epoch(self) -> None:
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any] | None:
+        return None if self.scheduler is None else self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        if self.scheduler is not None and state is not None:
+            self.scheduler.load_state_dict(state)

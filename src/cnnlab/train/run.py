@@ -1,63 +1,193 @@
-"""train@V: fit one variant, keep its best epoch, record it in MLflow."""
+"""train@V and lr_find@V: fit one variant, keep its best epoch, record it in MLflow."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import dataclasses
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
 
 from cnnlab import layout, tracking
-from cnnlab.data.prepared import load_prepared
-from cnnlab.evaluate.figures import curves_figure
-from cnnlab.io import save_figure, write_csv, write_json
-from cnnlab.models import build_model, count_parameters
-from cnnlab.params import Params
+from cnnlab.data.loader import BatchLoader, TensorBatches, eval_batch_size
+from cnnlab.data.prepared import Prepared, load_prepared
+from cnnlab.figures.lr_find import lr_find_figure
+from cnnlab.figures.results import curves_figure
+from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json
+from cnnlab.models import build_model, count_parameters, input_stats, input_values
+from cnnlab.params import Params, TrainParams, Variant
 from cnnlab.train.checkpoint import ModelCard, save_checkpoint
 from cnnlab.train.device import pick_device, seed_everything
-from cnnlab.train.loop import EpochRecord, FitResult, fit
+from cnnlab.train.loop import EpochRecord, FitResult, fit, predict
+from cnnlab.train.lr_find import lr_range_test
+from cnnlab.train.resume import ResumeStore, fingerprint
 
 HISTORY_COLUMNS = list(EpochRecord.__dataclass_fields__)
+LR_FILE = "lr.json"
 
 
 def history_table(history: list[EpochRecord]) -> dict[str, list[float]]:
     return {k: [getattr(r, k) for r in history] for k in HISTORY_COLUMNS}
 
 
-def train_variant(params: Params, name: str) -> FitResult:
+@dataclass
+class Setup:
+    """What training and the LR range test of one variant start from."""
+    variant: Variant
+    device: torch.device
+    prepared: Prepared
+    model: nn.Module
+    mean: list[float]  # the input normalisation: the dataset's, or the pretrained weights'
+    std: list[float]
+
+    def train_loader(self, p: TrainParams, seed: int) -> BatchLoader:
+        return self.prepared.loader("train", p.batch_size, self.device, stats=(self.mean, self.std),
+                                    shuffle=True, augment=p.augment, seed=seed)
+
+    def eval_loader(self, split: str, train_batch_size: int) -> BatchLoader:
+        data = self.prepared.data
+        size = eval_batch_size(train_batch_size, input_values(self.model, data.channels, data.image_size))
+        return self.prepared.loader(split, size, self.device, stats=(self.mean, self.std))
+
+
+def set_up(params: Params, name: str) -> Setup:
     variant = params.variant(name)
-    p = variant.train
-    out = layout.model_dir(name)
-    out.mkdir(parents=True, exist_ok=True)
-    device = pick_device(p.device)
+    device = pick_device(variant.train.device)
     prepared = load_prepared()
     data = prepared.data
-
     seed_everything(params.seed)
-    model = build_model(variant.model, data.channels, data.image_size, len(data.classes)).to(device)
-    train_batches = prepared.loader("train", p.batch_size, device, shuffle=True,
-                                    augment=p.augment, seed=params.seed)
-    val_batches = prepared.loader("val", max(256, p.batch_size), device)
+    model = build_model(variant.model, data.channels, data.image_size, len(data.classes), pretrained=True)
+    mean, std = input_stats(variant.model, data.channels) or (prepared.mean, prepared.std)
+    return Setup(variant, device, prepared, model.to(device), list(mean), list(std))
+
+
+def resolved(p: TrainParams, name: str) -> tuple[TrainParams, str]:
+    """The variant's params with `lr: auto` replaced by lr_find@V's suggestion."""
+    if p.lr != "auto":
+        return p, "params.yaml"
+    found = read_json(layout.require(layout.lr_find_dir(name) / LR_FILE, f"lr_find@{name}"))
+    return dataclasses.replace(p, lr=float(found["lr"])), "lr_find"
+
+
+def lr_find_variant(params: Params, name: str) -> dict[str, Any]:
+    """lr_find@V: with `lr: auto`, run the LR range test; otherwise just pass the lr on."""
+    p = params.variant(name).train
+
+    def fill(out):
+        if p.lr != "auto":
+            write_json(out / LR_FILE, {"lr": p.lr, "source": "params.yaml"})
+            return
+        s = set_up(params, name)
+        test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
+        write_json(out / LR_FILE, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
+                                   "iterations": len(test.lrs)})
+        write_csv(out / "range_test.csv", ["lr", "loss", "smoothed_loss"],
+                  ([f"{a:.6g}", f"{b:.6g}", f"{c:.6g}"] for a, b, c in test.rows()))
+        save_figure(lr_find_figure(test.lrs, test.losses, test.smoothed, test.suggestion,
+                                   f"{name}: LR range test ({p.optimizer}, batch {p.batch_size})"),
+                    out / "range_test.png")
+
+    replace_dir(layout.lr_find_dir(name), fill)
+    found = read_json(layout.lr_find_dir(name) / LR_FILE)
+    print(f"lr_find@{name}: lr {found['lr']:g} ({found['source']})")
+    return found
+
+
+def frozen_backbone(model: nn.Module) -> tuple[nn.Module, nn.Module] | None:
+    """(backbone, head) of a model whose whole backbone is frozen, else None."""
+    if getattr(model, "backbone_frozen", False):
+        return model.backbone, model.head
+    return None
+
+
+def extract_features(backbone: nn.Module, batches: BatchLoader) -> torch.Tensor:
+    features, _ = predict(backbone, batches)  # eval mode, no gradients
+    return features
+
+
+@dataclass
+class Trained:
+    result: FitResult
+    state: dict[str, torch.Tensor]  # the whole model at its best epoch
+    feature_seconds: float  # computing a frozen backbone's features, once (0 otherwise)
+
+
+def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any) -> Trained:
+    """Train the model of s; a frozen backbone without augmentation sees the same images
+    every epoch, so its features are computed once and only the head trains, on them."""
+    frozen = frozen_backbone(s.model) if not p.augment.active else None
+    if frozen is None:
+        result = fit(s.model, s.train_loader(p, seed), s.eval_loader("val", p.batch_size), p, label=label,
+                     **fit_args)
+        return Trained(result, result.best_state, 0.0)
+    backbone, head = frozen
+    started = time.perf_counter()
+    # Batches sized for the backbone alone: only the head ever sees the training batch size.
+    train_features = extract_features(backbone, s.eval_loader("train", 1))
+    val_features = extract_features(backbone, s.eval_loader("val", 1))
+    feature_seconds = time.perf_counter() - started
+    labels = s.prepared.data.labels
+    result = fit(head, TensorBatches(train_features, labels[s.prepared.indices("train")], p.batch_size,
+                                     shuffle=True, seed=seed, device=s.device),
+                 TensorBatches(val_features, labels[s.prepared.indices("val")], 256, device=s.device),
+                 p, label=label, **fit_args)
+    head.load_state_dict(result.best_state)
+    return Trained(result, s.model.state_dict(), feature_seconds)
+
+
+def resume_store(name: str, seed: int, p: TrainParams, device: torch.device) -> ResumeStore:
+    """Where an interrupted training of `name` left its state, keyed by everything that
+    decides the result: the params (lr resolved), the seed, the device kind and the data."""
+    return ResumeStore(layout.resume_file(name), fingerprint(
+        name, seed, asdict(p), device.type,
+        files=(layout.SPLIT, layout.STATS, layout.RAW / "meta.json", layout.RAW / "labels.npy")))
+
+
+def train_variant(params: Params, name: str) -> FitResult:
+    s = set_up(params, name)
+    p, lr_source = resolved(s.variant.train, name)
+    data = s.prepared.data
+    out = layout.model_dir(name)
+    out.mkdir(parents=True, exist_ok=True)
+    store = resume_store(name, params.seed, p, s.device)
+    resume = store.load()
+    if resume is not None:
+        print(f"{name}: resuming after epoch {len(resume['history'])} of an interrupted training")
 
     logged = {"variant": name, "seed": params.seed, "data": asdict(params.data),
-              "split": asdict(params.split), "train": asdict(p)}
-    with tracking.start_run(name, logged, out) as mlflow:
+              "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
+    with tracking.start_run(name, logged, out, resume["mlflow_run"] if resume else None) as mlflow:
+        store.extra["mlflow_run"] = mlflow.active_run().info.run_id
+
         def on_epoch(record: EpochRecord) -> None:
             mlflow.log_metrics({k: v for k, v in record.as_dict().items() if k != "epoch"},
                                step=record.epoch)
 
-        result = fit(model, train_batches, val_batches, p, on_epoch=on_epoch, label=name)
-        parameters = count_parameters(model)
+        trained = fit_variant(s, p, params.seed, name, on_epoch=on_epoch, store=store, resume=resume)
+        result = trained.result
         card = ModelCard(model=p.model, in_channels=data.channels, image_size=data.image_size,
-                         classes=data.classes)
-        save_checkpoint(out, result.best_state, card)
+                         classes=data.classes, mean=s.mean, std=s.std)
+        save_checkpoint(out, trained.state, card)
         write_csv(out / "history.csv", HISTORY_COLUMNS,
                   ([r.epoch] + [f"{getattr(r, k):.6g}" for k in HISTORY_COLUMNS[1:]] for r in result.history))
-        metrics = {"best_epoch": result.best_epoch, "val_accuracy": round(result.best.val_accuracy, 6),
-                   "val_loss": round(result.best.val_loss, 6), "parameters": parameters}
+        parameters = count_parameters(s.model)
+        metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
+                   "val_accuracy": round(result.best.val_accuracy, 6), "val_loss": round(result.best.val_loss, 6),
+                   "parameters": parameters, "total_parameters": count_parameters(s.model, trainable_only=False),
+                   "lr": p.lr}
         write_json(out / "metrics.json", metrics)
         # Wall time can never repeat to the byte, so it lives apart from the metrics
         # that must (dvc metrics still shows it).
-        timing = {"train_seconds": round(result.train_seconds, 2), "device": device.type,
+        seconds = trained.feature_seconds + result.train_seconds
+        timing = {"train_seconds": round(seconds, 2), "device": s.device.type,
                   "train_images_per_second": round(
-                      p.epochs * len(prepared.split["train"]) / max(result.train_seconds, 1e-9), 1)}
+                      len(result.history) * len(s.prepared.split["train"]) / max(seconds, 1e-9), 1)}
+        if trained.feature_seconds:
+            timing["feature_seconds"] = round(trained.feature_seconds, 2)
+        if result.resumed_from:
+            timing["resumed_after_epoch"] = result.resumed_from
         write_json(out / "timing.json", timing)
         save_figure(curves_figure({name: history_table(result.history)}), out / "curves.png")
         mlflow.log_metrics({"best_val_accuracy": metrics["val_accuracy"], "parameters": parameters,
@@ -66,6 +196,10 @@ def train_variant(params: Params, name: str) -> FitResult:
         mlflow.log_artifact(str(out / "curves.png"))
         mlflow.log_artifact(str(out / "model.pt"), artifact_path="model")
         mlflow.log_artifact(str(out / "model.json"), artifact_path="model")
-    print(f"{name}: best val accuracy {metrics['val_accuracy']:.4f} at epoch {result.best_epoch}, "
-          f"{parameters:,} parameters, {timing['train_seconds']:.1f} s")
+        if (layout.lr_find_dir(name) / "range_test.png").exists():
+            mlflow.log_artifact(str(layout.lr_find_dir(name) / "range_test.png"))
+    store.clear()
+    print(f"{name}: best val accuracy {metrics['val_accuracy']:.4f} at epoch {result.best_epoch}"
+          f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
+          f"{timing['train_seconds']:.1f} s")
     return result

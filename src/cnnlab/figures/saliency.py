@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from cnnlab.evaluate.figures import show_image  # noqa: E402
+from cnnlab.figures.results import show_image
 
 
 def overlay_rgba(saliency: np.ndarray, limit: float) -> np.ndarray:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: stages run headless
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def show_image(ax, image: np.ndarray) -> None:
@@ -23,13 +20,16 @@ def show_image(ax, image: np.ndarray) -> None:
 
 
 def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str):
+    """Counts written in the cells up to 30 classes; beyond that, colour and no class
+    names (Caltech-256's 257 would not be legible) in a figure of bounded size."""
     n = len(classes)
-    size = max(4.0, 0.45 * n + 2)
+    size = min(16.0, max(4.0, 0.45 * n + 2))
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n), classes, rotation=90 if n > 10 or max(map(len, classes)) > 4 else 0)
-    ax.set_yticks(range(n), classes)
-    ax.set_xlabel("predicted")
+    if n <= 60:
+        ax.set_xticks(range(n), classes, rotation=90 if n > 10 or max(map(len, classes)) > 4 else 0)
+        ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted" + ("" if n <= 60 else f" (class index, {n} classes)"))
     ax.set_ylabel("actual")
     ax.set_title(title)
     if n <= 30:

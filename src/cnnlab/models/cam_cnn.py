@@ -1,0 +1,55 @@
+"""A configurable CNN whose head is global average pooling + one linear layer.
+
+That head is what Class Activation Mapping needs: the logit of class k is the
+spatial mean of sum_c w[k, c] * A_c plus a bias, where A is the last conv layer's
+output, so the map sum_c w[k, c] * A_c says where the evidence for k lies. Every
+layer but the last is conv -> BatchNorm -> ReLU -> Dropout -> MaxPool (as the
+Imagenette experiment used); the last one has no pooling, so its maps go to the
+GAP unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlab.errors import UserError
+from cnnlab.schema import bounded
+
+
+@dataclass(frozen=True)
+class CamCNNArgs:
+    channels: list[int] = bounded([32, 64, 128, 256], ge=1)
+    kernel_size: int = bounded(3, ge=1)
+    dropout: float = bounded(0.1, ge=0.0, lt=1.0)
+
+
+class CamCNN(nn.Module):
+    """features (conv layers) -> pool (GAP) -> fc (linear): the CAM layer is features[-1]'s output."""
+
+    def __init__(self, args: CamCNNArgs, in_channels: int, image_size: int, num_classes: int):
+        super().__init__()
+        pools = len(args.channels) - 1
+        if image_size >> pools < 1:
+            raise UserError(
+                f"params.yaml: data.image_size {image_size} is too small for cam_cnn's {pools} "
+                f"pooling layers (each halves the size). Raise data.image_size or list fewer "
+                f"model.channels.")
+        layers: list[nn.Module] = []
+        width = in_channels
+        for i, out in enumerate(args.channels):
+            layers += [nn.Conv2d(width, out, args.kernel_size, padding="same", bias=False),
+                       nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            if args.dropout > 0:
+                layers.append(nn.Dropout(args.dropout))
+            if i < pools:
+                layers.append(nn.MaxPool2d(2))
+            width = out
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(self.features(x)))

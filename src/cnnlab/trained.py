@@ -1,0 +1,45 @@
+"""A trained variant with its data: what evaluate, saliency and explain all start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlab import layout
+from cnnlab.data.loader import BatchLoader, Normalizer, eval_batch_size
+from cnnlab.data.prepared import Prepared, load_prepared
+from cnnlab.models import input_values
+from cnnlab.params import Params
+from cnnlab.train.checkpoint import ModelCard, load_checkpoint
+from cnnlab.train.device import pick_device
+
+
+@dataclass
+class Trained:
+    model: nn.Module  # in eval mode, on `device`
+    card: ModelCard
+    device: torch.device
+    prepared: Prepared
+
+    @property
+    def normalizer(self) -> Normalizer:
+        """The normalisation the model was trained with."""
+        return self.prepared.normalizer(self.device, (self.card.mean, self.card.std))
+
+    def loader(self, split: str) -> BatchLoader:
+        """The split in order, unaugmented, normalised as in training."""
+        data = self.prepared.data
+        size = eval_batch_size(1, input_values(self.model, data.channels, data.image_size))
+        return self.prepared.loader(split, size, self.device, stats=(self.card.mean, self.card.std))
+
+    def inputs(self, rows: torch.Tensor) -> torch.Tensor:
+        """Model input for dataset rows (normalised floats on the device)."""
+        return self.normalizer(self.prepared.data.images[rows].to(self.device).float() / 255.0)
+
+
+def load_trained(params: Params, variant: str) -> Trained:
+    device = pick_device(params.variant(variant).train.device)
+    model, card = load_checkpoint(layout.model_dir(variant), device)
+    return Trained(model, card, device, load_prepared())

@@ -1,0 +1,66 @@
+"""train@V and lr_find@V on a prepared workspace: lr auto, frozen-backbone features, the card."""
+
+import json
+
+import pytest
+import torch
+
+from cnnlab import layout
+from cnnlab.io import read_json
+from cnnlab.train.run import lr_find_variant, train_variant
+from cnnlab.trained import load_trained
+
+
+def test_lr_find_passes_a_fixed_lr_on_without_running_anything(workspace):
+    params = workspace("baseline", lr=0.004, epochs=1)
+    found = lr_find_variant(params, "baseline")
+    assert found == {"lr": 0.004, "source": "params.yaml"}
+    assert sorted(p.name for p in layout.lr_find_dir("baseline").iterdir()) == ["lr.json"]
+
+
+def test_lr_auto_trains_with_the_range_tests_suggestion(workspace):
+    params = workspace("baseline", lr="auto", epochs=1, model={"channels": [8], "hidden": 16})
+    with pytest.raises(Exception, match="lr_find@baseline"):
+        train_variant(params, "baseline")  # the stage that feeds it has not run
+    found = lr_find_variant(params, "baseline")
+    folder = layout.lr_find_dir("baseline")
+    assert found["source"] == "lr_find" and 1e-7 < found["lr"] < 10
+    rows = (folder / "range_test.csv").read_text().splitlines()
+    assert rows[0] == "lr,loss,smoothed_loss" and len(rows) > 20
+    assert (folder / "range_test.png").stat().st_size > 10_000
+    train_variant(params, "baseline")
+    assert read_json(layout.model_dir("baseline") / "metrics.json")["lr"] == found["lr"]
+
+
+def test_a_frozen_backbone_trains_its_head_on_features_computed_once(workspace, tmp_path, monkeypatch):
+    from torchvision import models
+
+    torch.manual_seed(1)
+    weights = models.mobilenet_v3_large().state_dict()
+    torch.save(weights, tmp_path / "mnv3.pth")
+    params = workspace("mobilenet_v3_large", epochs=3, batch_size=16,
+                       model={"name": "mobilenet_v3_large", "weights_path": str(tmp_path / "mnv3.pth"),
+                              "input_size": 32, "head": [16]})
+    calls = []
+    import cnnlab.train.run as run
+
+    original = run.extract_features
+    monkeypatch.setattr(run, "extract_features",
+                        lambda backbone, batches: calls.append(len(batches.labels)) or original(backbone, batches))
+    result = train_variant(params, "mobilenet_v3_large")
+    split = read_json(layout.SPLIT)
+    assert calls == [len(split["train"]), len(split["val"])]  # once per split, not per epoch
+    assert len(result.history) == 3
+    timing = read_json(layout.model_dir("mobilenet_v3_large") / "timing.json")
+    assert 0 < timing["feature_seconds"] <= timing["train_seconds"]
+    card = json.loads((layout.model_dir("mobilenet_v3_large") / "model.json").read_text())
+    assert card["mean"] == [0.485, 0.456, 0.406] and card["std"] == [0.229, 0.224, 0.225]
+    # the saved model: the file's backbone, untouched, and the trained head
+    trained = load_trained(params, "mobilenet_v3_large")
+    saved = trained.model.backbone.features.state_dict()
+    assert all(torch.equal(v, weights[f"features.{k}"]) for k, v in saved.items())
+    # later stages normalise with the weights' statistics, as training did
+    rows = torch.tensor(split["test"][:4])
+    x = trained.prepared.data.images[rows].float() / 255
+    expected = (x - torch.tensor(card["mean"]).view(1, 3, 1, 1)) / torch.tensor(card["std"]).view(1, 3, 1, 1)
+    assert torch.allclose(trained.inputs(rows), expected)
