@@ -73,18 +73,24 @@ def test_the_range_test_leaves_no_trace_on_the_model_or_the_random_stream():
 
 def test_divergence_stops_the_sweep_early():
     model, loader = problem()
-    # labels at random: nothing to learn, so no lr drives the loss to zero and a large one blows it up
-    loader.labels = loader.labels[torch.randperm(len(loader.labels), generator=torch.Generator().manual_seed(0))]
+    # a fifth of the labels at random: the loss falls but never to zero, so a large lr blows it up
+    noisy = torch.rand(len(loader.labels), generator=torch.Generator().manual_seed(0)) < 0.2
+    loader.labels = torch.where(noisy, torch.randint(0, 4, loader.labels.shape), loader.labels)
     p = TrainParams(model=SPEC, optimizer="sgd", momentum=0.9)
-    test = lr_range_test(model, loader, p, LRFindParams(start_lr=1e-3, end_lr=1e6, iterations=100))
+    test = lr_range_test(model, loader, p, LRFindParams(start_lr=1e-4, end_lr=1e6, iterations=100))
     assert test.diverged and len(test.lrs) < 100
     assert max(test.smoothed[-1:]) > 5 * min(test.smoothed) or not math.isfinite(test.losses[-1])
 
 
-def test_steepest_descent_picks_the_fastest_fall_and_needs_enough_points():
-    lrs = list(np.logspace(-6, 0, 60))
-    # a loss that falls fastest around lr = 1e-3, then blows up
-    smoothed = [2.0 - math.tanh(2 * (math.log10(lr) + 3)) + (5 if lr > 0.3 else 0) for lr in lrs]
-    assert steepest_descent(lrs, smoothed) == pytest.approx(1e-3, rel=0.3)
+def test_steepest_descent_picks_the_fastest_fall_before_the_lowest_loss():
+    lrs = list(np.logspace(-6, 1, 70))
+    # the loss falls fastest around lr = 1e-3, bottoms out, then blows up
+    falls = [2.0 - math.tanh(2 * (math.log10(lr) + 3)) + (5 if lr > 0.3 else 0) for lr in lrs]
+    assert steepest_descent(lrs, falls) == pytest.approx(1e-3, rel=0.3)
+    # a spike under the divergence threshold, then a steeper fall as it recovers (ResNet-18
+    # on CIFAR-10 did this): that recovery is not where training works
+    spiky = [2.3 - 0.1 * math.tanh(3 * (math.log10(lr) + 2)) + (1.5 if 0.1 < lr < 1.0 else 0)
+             + (1.5 - 1.2 * math.log10(lr) if lr >= 1.0 else 0) for lr in lrs]  # 3.7 down to 2.5
+    assert 1e-3 < steepest_descent(lrs, spiky) < 0.05
     with pytest.raises(UserError, match="Lower lr_find.start_lr"):
-        steepest_descent(lrs[:12], smoothed[:12])
+        steepest_descent(lrs[:12], list(range(12, 0, -1))[::-1])
