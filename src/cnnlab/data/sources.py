@@ -10,7 +10,6 @@ without a network.
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,8 @@ import torch
 
 from cnnlab.data.canonical import ImageSet, conform
 from cnnlab.data.folder import load_folder
-from cnnlab.errors import UserError
-from cnnlab.io import created_folder
+from cnnlab.downloads import downloading_into
 from cnnlab.params import DataParams
-
-DOWNLOAD_TIMEOUT_S = 20
-
 
 def load_digits_set() -> ImageSet:
     from sklearn.datasets import load_digits
@@ -55,30 +50,25 @@ def ensure_downloaded(name: str, download: Download, download_dir: Path) -> None
     complete; on failure nothing is left behind (download_dir too, if this made it)."""
     if download.present(download_dir):
         return
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        with created_folder(download_dir):
-            staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=download_dir))
-            try:
-                download.fetch(staging)
-                for entry in staging.iterdir():
-                    target = download_dir / entry.name
-                    if target.exists():
-                        shutil.rmtree(target) if target.is_dir() else target.unlink()
-                    entry.replace(target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means the same remedy
-        raise UserError(
-            f"Could not download {name} ({exc.__class__.__name__}: {exc}).\n"
-            f"Without a network, either place the files by hand: fetch {download.url} and put "
-            f"{download.files} under {download_dir}/, then run again;\n"
-            f"or use your own copy as an image folder: set data.dataset=folder and data.path to a "
-            f"folder or archive of class subfolders (README, 'Your own images')."
-        ) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+
+    def explain(exc: Exception) -> str:
+        return (f"Could not download {name} ({exc.__class__.__name__}: {exc}).\n"
+                f"Without a network, either place the files by hand: fetch {download.url} and put "
+                f"{download.files} under {download_dir}/, then run again;\n"
+                f"or use your own copy as an image folder: set data.dataset=folder and data.path to a "
+                f"folder or archive of class subfolders (README, 'Your own images').")
+
+    with downloading_into(download_dir, explain):
+        staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=download_dir))
+        try:
+            download.fetch(staging)
+            for entry in staging.iterdir():
+                target = download_dir / entry.name
+                if target.exists():
+                    shutil.rmtree(target) if target.is_dir() else target.unlink()
+                entry.replace(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 # --- torchvision datasets held as arrays (small images, both splits) -----------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.errors import UserError
+from cnnlab.models.checks import require_poolable
 from cnnlab.schema import bounded
 
 
@@ -32,11 +32,7 @@ class CamCNN(nn.Module):
     def __init__(self, args: CamCNNArgs, in_channels: int, image_size: int, num_classes: int):
         super().__init__()
         pools = len(args.channels) - 1
-        if image_size >> pools < 1:
-            raise UserError(
-                f"params.yaml: data.image_size {image_size} is too small for cam_cnn's {pools} "
-                f"pooling layers (each halves the size). Raise data.image_size or list fewer "
-                f"model.channels.")
+        require_poolable(image_size, pools, "cam_cnn")
         layers: list[nn.Module] = []
         width = in_channels
         for i, out in enumerate(args.channels):

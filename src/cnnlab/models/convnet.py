@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from cnnlab.errors import UserError
+from cnnlab.models.checks import require_poolable
 from cnnlab.schema import bounded
 
 
@@ -62,11 +62,7 @@ class ConvNet(nn.Module):
 
     def __init__(self, args: ConvNetArgs, in_channels: int, image_size: int, num_classes: int):
         super().__init__()
-        if image_size >> len(args.channels) < 1:
-            raise UserError(
-                f"params.yaml: data.image_size {image_size} is too small for {len(args.channels)} "
-                f"pooling stages (each halves the size). Raise data.image_size or use fewer "
-                f"entries in model.channels.")
+        require_poolable(image_size, len(args.channels), "the model")
         layers: list[nn.Module] = []
         width = in_channels
         for stage, out in enumerate(args.channels):

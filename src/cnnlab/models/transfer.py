@@ -19,7 +19,6 @@ is there and downloaded otherwise; `weights_path` loads a local file instead.
 from __future__ import annotations
 
 import os
-import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.downloads import downloading_into
 from cnnlab.errors import UserError
-from cnnlab.io import created_folder
 from cnnlab.models.mlp import perceptron
 from cnnlab.schema import bounded
-
-DOWNLOAD_TIMEOUT_S = 20
-
 
 @dataclass(frozen=True)
 class TransferArgs:
@@ -293,19 +289,13 @@ def load_state(path: Path) -> dict[str, torch.Tensor]:
 
 def download_weights(arch: str, url: str, target: Path) -> None:
     """Download into target's folder; on failure leave no folder this made, and explain."""
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        with created_folder(target.parent):
-            # torch writes to a temp file beside the target and renames it only when complete.
-            torch.hub.download_url_to_file(url, str(target), progress=False)
-    except Exception as exc:  # noqa: BLE001 - any failure means the same remedy
-        raise UserError(
-            f"ImageNet weights for {arch} are not on this machine and could not be downloaded "
-            f"({exc.__class__.__name__}: {exc}).\n"
-            f"torchvision expects the file {target.name} in {target.parent} ($TORCH_HOME/hub/checkpoints). "
-            f"Fetch {url} on a machine with a network and put it there, or set model.weights_path to a "
-            f"local copy, or train from scratch with model.weights: none and model.freeze: none."
-        ) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+    def explain(exc: Exception) -> str:
+        return (f"ImageNet weights for {arch} are not on this machine and could not be downloaded "
+                f"({exc.__class__.__name__}: {exc}).\n"
+                f"torchvision expects the file {target.name} in {target.parent} ($TORCH_HOME/hub/checkpoints). "
+                f"Fetch {url} on a machine with a network and put it there, or set model.weights_path to a "
+                f"local copy, or train from scratch with model.weights: none and model.freeze: none.")
+
+    with downloading_into(target.parent, explain):
+        # torch writes to a temp file beside the target and renames it only when complete.
+        torch.hub.download_url_to_file(url, str(target), progress=False)
