@@ -33,6 +33,7 @@ from cnnlab.errors import UserError
 from cnnlab.models.mlp import perceptron
 from cnnlab.schema import bounded
 
+
 @dataclass(frozen=True)
 class TransferArgs:
     # A torchvision weights entry (DEFAULT, IMAGENET1K_V1, ...) or none (random init).

@@ -69,6 +69,30 @@ def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float
     return loss, accuracy
 
 
+def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
+                p: TrainParams, epoch: int, label: str) -> tuple[float, float]:
+    """One pass over the training batches: mean loss and accuracy as trained."""
+    model.train()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for b, (x, y) in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None)):
+        out = model(x)
+        loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
+        if not math.isfinite(loss.item()):
+            raise UserError(
+                f"training diverged{' (' + label + ')' if label else ''}: loss is {loss.item()} "
+                f"at epoch {epoch}, batch {b + 1}, lr {schedule.lr:g}. Lower the learning rate "
+                f"(train.lr, or lr under this variant) or add a scheduler, then run again.")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.after_batch()
+        loss_sum += loss.item() * len(y)
+        correct += (out.argmax(1) == y).sum().item()
+        seen += len(y)
+    schedule.after_epoch()
+    return loss_sum / seen, correct / seen
+
+
 def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p: TrainParams,
         on_epoch: Callable[[EpochRecord], None] | None = None, label: str = "",
         store: ResumeStore | None = None, resume: dict[str, Any] | None = None) -> FitResult:
@@ -92,28 +116,10 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     for epoch in tqdm(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", disable=None,
                       initial=first - 1, total=p.epochs):
         started = time.perf_counter()
-        model.train()
         lr = schedule.lr
-        loss_sum, correct, seen = 0.0, 0, 0
-        for b, (x, y) in enumerate(tqdm(train_batches, desc=f"epoch {epoch}", unit="batch",
-                                        leave=False, disable=None)):
-            out = model(x)
-            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
-            if not math.isfinite(loss.item()):
-                raise UserError(
-                    f"training diverged{' (' + label + ')' if label else ''}: loss is {loss.item()} "
-                    f"at epoch {epoch}, batch {b + 1}, lr {schedule.lr:g}. Lower the learning rate "
-                    f"(train.lr, or lr under this variant) or add a scheduler, then run again.")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.after_batch()
-            loss_sum += loss.item() * len(y)
-            correct += (out.argmax(1) == y).sum().item()
-            seen += len(y)
-        schedule.after_epoch()
+        train_loss, train_acc = train_epoch(model, train_batches, optimizer, schedule, p, epoch, label)
         val_loss, val_acc = loss_and_accuracy(*predict(model, val_batches))
-        record = EpochRecord(epoch, loss_sum / seen, correct / seen, val_loss, val_acc, lr)
+        record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
         if val_acc > best_acc:
             best_epoch, best_acc = epoch, val_acc
