@@ -111,8 +111,11 @@ def test_confusion_counts_sum_to_the_test_size(repo):
 
 def test_pictures_decode_and_are_not_blank(repo):
     pictures = [repo / "reports/curves.png"] + [
-        repo / f"reports/variants/{v}/{name}.png" for v in VARIANTS for name in ("confusion", "misclassified",
-                                                                                 "saliency")]
+        repo / f"reports/variants/{v}/{name}.png" for v in VARIANTS
+        for name in ("confusion", "misclassified", "saliency/methods", "saliency/targets",
+                     "saliency/sample_occlusion")]
+    pictures += [repo / f"reports/variants/{v}/saliency/mistakes.png" for v in VARIANTS
+                 if read_json(repo / f"reports/variants/{v}/misclassified.json")["misclassified"]]
     for path in pictures:
         with Image.open(path) as img:
             pixels = np.asarray(img.convert("RGB"))
@@ -121,9 +124,26 @@ def test_pictures_decode_and_are_not_blank(repo):
 
 def test_saliency_maps_carry_signal_for_every_sampled_class(repo):
     for v in VARIANTS:
-        maps = np.load(repo / f"reports/variants/{v}/saliency_maps.npy")
-        assert maps.shape == (10, 32, 32)  # one seeded image per class
-        assert np.isfinite(maps).all() and np.abs(maps).max() > 1e-3
+        with np.load(repo / f"reports/variants/{v}/saliency/maps.npz") as saved:
+            assert sorted(saved["targets"]) == list(range(10))  # one seeded image per class
+            for method in ("occlusion", "gradcam", "random", "sobel"):
+                maps = saved[method]
+                assert maps.shape == (10, 32, 32)
+                assert np.isfinite(maps).all() and np.abs(maps).max() > 1e-3, (v, method)
+
+
+def test_every_method_is_scored_and_the_reference_maps_fail_the_sanity_check(repo):
+    for v in VARIANTS:
+        scores = read_json(repo / f"reports/variants/{v}/saliency_metrics.json")
+        assert scores["images"] == 10
+        methods = scores["methods"]
+        assert set(methods) == {"occlusion", "gradcam", "random", "sobel"}
+        for name, row in methods.items():
+            assert 0.0 <= row["deletion_auc"] <= 1.0 and 0.0 <= row["insertion_auc"] <= 1.0
+            assert row["reference"] == (name in ("random", "sobel"))
+        # Maps that never look at the weights are the same for a randomised model.
+        assert methods["random"]["randomisation_rank_correlation"] == 1.0
+        assert not methods["sobel"]["passes_randomisation"]
 
 
 def test_report_names_every_variant_and_embeds_its_pictures(repo):
@@ -131,7 +151,9 @@ def test_report_names_every_variant_and_embeds_its_pictures(repo):
     html = (repo / "reports/report.html").read_text()
     for v in VARIANTS:
         assert f"| {v} |" in md and f"<h2>{v}</h2>" in html
-    assert html.count("data:image/png;base64,") == 1 + 3 * len(VARIANTS)
+    mistakes = sum((repo / f"reports/variants/{v}/saliency/mistakes.png").exists() for v in VARIANTS)
+    assert html.count("data:image/png;base64,") == 1 + 4 * len(VARIANTS) + mistakes
+    assert "| baseline | occlusion |" in md and "reference (ignores the model)" in md
 
 
 def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):
@@ -149,7 +171,7 @@ def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):
         assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) == EPOCHS
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         artifacts |= {a.path for d in ("model", "results") for a in client.list_artifacts(run.info.run_id, d)}
-        assert {"history.csv", "curves.png", "model/model.pt", "results/saliency.png",
+        assert {"history.csv", "curves.png", "model/model.pt", "results/methods.png",
                 "results/misclassified.png", "results/confusion.png"} <= artifacts
 
 

@@ -42,9 +42,16 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         write_json(rdir / "metrics.json", {"test_accuracy": acc, "test_loss": 0.4, "test_macro_f1": acc,
                                            "test_size": 5})
         write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
-        write_json(rdir / "saliency.json", {"saliency_images": 3, "saliency_mean_max_drop": 0.25,
-                                            "saliency_mean_p_true": 0.9})
-        for picture in ("confusion", "misclassified", "saliency"):
+        row = {"deletion_auc": 0.125, "insertion_auc": 0.75, "randomisation_rank_correlation": 0.1,
+               "passes_randomisation": True, "reference": False}
+        write_json(rdir / "saliency_metrics.json", {
+            "images": 3, "randomisation_max_correlation": 0.5,
+            "methods": {"gradcam": row, "occlusion": {**row, "randomisation_rank_correlation": 0.8,
+                                                      "passes_randomisation": False},
+                        "sobel": {**row, "randomisation_rank_correlation": 1.0, "passes_randomisation": False,
+                                  "reference": True}}})
+        (rdir / "saliency").mkdir()
+        for picture in ("confusion", "misclassified", "saliency/methods", "saliency/targets"):
             Image.fromarray(np.zeros((5, 5, 3), dtype=np.uint8)).save(rdir / f"{picture}.png")
 
 
@@ -58,16 +65,19 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     build_report(params)
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
-    assert "| baseline | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 | 2 | 0.250 |" in md
+    assert "| baseline | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | passes |" in md
+    assert "| baseline | occlusion | 0.125 | 0.750 | +0.80 | FAILS: maps ignore the weights |" in md
+    assert "| small_filters | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) |" in md
     assert "| small_filters | 0.9400 | 0.9500 |" in md
     assert "Best test accuracy: small_filters (95.00%)" in md
     assert "20 train, 5 val, 5 test" in md
     for name in ("baseline", "small_filters"):
-        assert f"## {name}" in md and f"variants/{name}/saliency.png" in md
+        assert f"## {name}" in md and f"variants/{name}/saliency/methods.png" in md
         assert f"<h2>{name}</h2>" in html
     assert "dropout_all" not in md  # only what is active
     # self-contained: every image inline, nothing fetched from elsewhere
-    assert html.count("data:image/png;base64,") == 1 + 3 * 2
+    assert html.count("data:image/png;base64,") == 1 + 4 * 2
     assert not re.search(r'src="(?!data:)', html)
     Image.open(tmp_path / "reports" / "curves.png").verify()
 
@@ -89,7 +99,7 @@ def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_p
     assert "Best epoch 2 of 4 trained" in md and "Learning rate 0.0123." in md
     assert "](../models/baseline/lr_find/range_test.png)" in md
     assert base64.b64encode(picture.read_bytes()).decode() in html
-    assert html.count("data:image/png;base64,") == 1 + 3 * 2 + 1  # only baseline ran the test
+    assert html.count("data:image/png;base64,") == 1 + 4 * 2 + 1  # only baseline ran the test
 
 
 def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, repo_params):
@@ -99,6 +109,21 @@ def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, re
 
     monkeypatch.chdir(tmp_path)
     fake_outputs(tmp_path, {"baseline": 0.9})
-    (tmp_path / layout.variant_report_dir("baseline") / "saliency.json").unlink()
-    with pytest.raises(UserError, match="saliency.json.*dvc repro"):
+    (tmp_path / layout.variant_report_dir("baseline") / "saliency_metrics.json").unlink()
+    with pytest.raises(UserError, match="saliency_metrics.json.*dvc repro"):
         build_report(dataclasses.replace(repo_params, active=["baseline"]))
+
+
+def test_faithfulness_table_adds_the_pointing_game_where_masks_existed():
+    from cnnlab.report.build import VariantResult, faithfulness_table
+
+    row = {"deletion_auc": 0.2, "insertion_auc": 0.7, "randomisation_rank_correlation": 0.1,
+           "passes_randomisation": True, "reference": False}
+    result = VariantResult("cam_cnn", "", {}, {}, {}, {}, {"images": 8, "methods": {
+        "gradcam": {**row, "pointing_accuracy": 0.875}, "random": {**row, "reference": True, "pointing_accuracy": 0.25}}},
+        {})
+    table = faithfulness_table([result])
+    assert table.header[-1].startswith("pointing game")
+    assert [r[-1] for r in table.rows] == ["0.88", "0.25"]
+    without = VariantResult("b", "", {}, {}, {}, {}, {"images": 8, "methods": {"gradcam": row}}, {})
+    assert not faithfulness_table([without]).header[-1].startswith("pointing")

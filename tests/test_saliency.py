@@ -10,7 +10,7 @@ from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
 from cnnlab.explain.occlusion import occlusion_maps
 from cnnlab.figures.saliency import saliency_figure
-from cnnlab.explain.registry import SALIENCY, occlusion_fill
+from cnnlab.explain.registry import SALIENCY, MapSettings, occlusion_fill
 from cnnlab.explain.sampling import sample_per_class
 from cnnlab.models import build_model, parse_model_spec
 from cnnlab.params import SaliencyParams
@@ -82,8 +82,9 @@ def test_bad_windows_are_user_errors():
 
 def test_fill_mean_is_zero_and_a_grey_level_is_normalised_per_channel():
     norm = Normalizer([0.5, 0.4, 0.2], [0.25, 0.2, 0.1])
-    assert occlusion_fill(SaliencyParams(fill="mean"), norm) == 0.0
-    grey = occlusion_fill(SaliencyParams(fill=0.6), norm)
+    x = torch.zeros(1, 3, 4, 4)
+    assert occlusion_fill(SaliencyParams(fill="mean"), norm, x) == 0.0
+    grey = occlusion_fill(SaliencyParams(fill=0.6), norm, x)
     torch.testing.assert_close(grey.flatten(), torch.tensor([0.4, 1.0, 4.0]))
 
 
@@ -91,7 +92,7 @@ def test_registry_runs_occlusion_with_the_params():
     model = small_model()
     x = torch.randn(2, 3, 16, 16)
     params = SaliencyParams(window=4, stride=2, fill="mean", batch_size=16)
-    maps = SALIENCY["occlusion"](model, x, torch.tensor([1, 2]), params, Normalizer([0.0] * 3, [1.0] * 3))
+    maps = SALIENCY["occlusion"](model, x, torch.tensor([1, 2]), MapSettings(params, Normalizer([0.0] * 3, [1.0] * 3)))
     direct = occlusion_maps(model, x, torch.tensor([1, 2]), window=4, stride=2, fill=0.0, per_eval=16)
     torch.testing.assert_close(maps, direct)
 

@@ -90,13 +90,14 @@ def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]
     atomic_write(path, write)
 
 
-def save_figure(fig: Any, path: str | Path, dpi: int = 100) -> None:
-    """Save a matplotlib figure as PNG atomically, and close it."""
+def save_figure(fig: Any, path: str | Path, dpi: int = 100, tight: bool = True) -> None:
+    """Save a matplotlib figure as PNG atomically, and close it. tight=False keeps the
+    figure's own margins and saves the second drawing pass that trimming them costs."""
     import matplotlib.pyplot as plt
 
     # Metadata off: matplotlib stamps its version/date otherwise, breaking byte equality.
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi,
-                                               bbox_inches="tight", metadata={"Software": None}))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight" if tight else None,
+                                               metadata={"Software": None}))
     plt.close(fig)
 
 

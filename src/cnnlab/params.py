@@ -22,7 +22,7 @@ from cnnlab.schema import bounded, build
 
 @dataclass(frozen=True)
 class DataParams:
-    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "caltech256", "imagenette",
+    dataset: Literal["digits", "shapes", "cifar10", "mnist", "fashion_mnist", "caltech256", "imagenette",
                      "folder"] = "digits"
     # For `folder`: a directory or .tar/.tar.gz/.tgz/.zip of class subfolders.
     path: str = "datasets"
@@ -30,6 +30,10 @@ class DataParams:
     channels: Literal[1, 3] = 3
     # Where torchvision's downloaders keep their files (cnnlab never deletes them).
     download_dir: str = "data/downloads"
+    # For `shapes`: how many images to generate, and from which seed (its own, so that
+    # changing the training seed keeps the data).
+    synthetic_images: int = bounded(2000, ge=8)
+    synthetic_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,32 @@ class LRFindParams:
     diverge: float = bounded(5.0, gt=1.0)
 
 
+# The saliency registry's methods (cnnlab.explain.registry holds one function per name;
+# a test keeps the two lists equal). random and sobel know nothing of the model: they
+# are the reference every method must beat.
+SaliencyMethod = Literal["occlusion", "gradcam", "gradcam_plus_plus", "cam", "gradient",
+                         "integrated_gradients", "random", "sobel"]
+
+
 @dataclass(frozen=True)
 class SaliencyParams:
+    # What saliency@V draws and measures.
+    methods: list[SaliencyMethod] = field(default_factory=lambda: ["occlusion", "gradcam"])
     per_class: int = bounded(1, ge=1)
+    # Grad-CAM's layer, as a module name ("features.6"); "" finds the last convolution.
+    target_layer: str = ""
     window: int = bounded(8, ge=1)
     stride: int = bounded(4, ge=1)
-    # Occluder value: "mean" (the training mean colour) or a grey level in [0, 1].
-    fill: Union[Literal["mean"], float] = bounded("mean", ge=0.0, le=1.0)
-    # Occluded copies per forward pass.
+    # Occluder: "mean" (the training mean colour), "blur" (a blurred copy of the image)
+    # or a grey level in [0, 1].
+    fill: Union[Literal["mean", "blur"], float] = bounded("mean", ge=0.0, le=1.0)
+    # What occlusion measures the drop of: the target's probability or its logit.
+    occlusion_on: Literal["probability", "logit"] = "probability"
+    # Occluded (or interpolated) copies per forward pass, at most; large images get fewer.
     batch_size: int = bounded(128, ge=1)
+    integrated_gradients_steps: int = bounded(32, ge=2)
+    # Points on the deletion and insertion curves (fractions 0, 1/steps, ..., 1 of the pixels).
+    faithfulness_steps: int = bounded(16, ge=2)
     # At most this many images are explained (a seeded choice of classes when there are more).
     max_images: int = bounded(20, ge=1)
 

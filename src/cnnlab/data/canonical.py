@@ -34,6 +34,8 @@ class ImageSet:
     source: str
     # The images.npy file `images` is a memory map of, when it is one.
     stored_at: Path | None = None
+    # bool, N x H x W: where each image's object is, for sources that know (shapes).
+    masks: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -41,6 +43,8 @@ class ImageSet:
             raise ValueError("images must be a uint8 N x C x H x W tensor")
         if len(self.labels) != n or len(self.official_test) != n:
             raise ValueError("images, labels and official_test must have the same length")
+        if self.masks is not None and tuple(self.masks.shape) != (n, *self.images.shape[-2:]):
+            raise ValueError("masks must be N x H x W, one per image")
 
     @property
     def channels(self) -> int:
@@ -75,8 +79,11 @@ def conform(data: ImageSet, image_size: int, channels: int, target: Path | None 
             x = F.interpolate(x.float(), size=(image_size, image_size), mode="bilinear",
                               antialias=True, align_corners=False).round_().clamp_(0, 255).to(torch.uint8)
         out[start:start + CHUNK] = x.numpy()
+    masks = data.masks
+    if masks is not None and masks.shape[-1] != image_size:
+        masks = F.interpolate(masks[:, None].float(), size=(image_size, image_size), mode="nearest")[:, 0].bool()
     return ImageSet(torch.from_numpy(out), data.labels, data.classes, data.official_test, data.source,
-                    stored_at=target)
+                    stored_at=target, masks=masks)
 
 
 def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -93,6 +100,7 @@ def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 IMAGES = "images.npy"
+MASKS = "masks.npy"  # only for sources that know where each image's object is
 
 
 def save_imageset(data: ImageSet, out_dir: Path) -> None:
@@ -124,6 +132,8 @@ def write_imageset(data: ImageSet, out_dir: Path) -> None:
         del out
     np.save(out_dir / "labels.npy", data.labels.numpy().astype(np.int64))
     np.save(out_dir / "official_test.npy", data.official_test.numpy().astype(bool))
+    if data.masks is not None:
+        np.save(out_dir / MASKS, data.masks.numpy().astype(bool))
     meta = {"classes": data.classes, "source": data.source, "count": len(data.labels),
             "channels": data.channels, "image_size": data.image_size}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -140,4 +150,5 @@ def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
         official_test=torch.from_numpy(np.load(raw_dir / "official_test.npy")),
         source=meta["source"],
         stored_at=raw_dir / IMAGES,
+        masks=torch.from_numpy(np.load(raw_dir / MASKS)) if (raw_dir / MASKS).exists() else None,
     )

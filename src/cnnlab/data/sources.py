@@ -20,6 +20,7 @@ import torch
 
 from cnnlab.data.canonical import ImageSet, conform
 from cnnlab.data.folder import load_folder
+from cnnlab.data.shapes import MIN_SIZE, make_shapes
 from cnnlab.downloads import downloading_into
 from cnnlab.params import DataParams
 
@@ -193,6 +194,7 @@ def load_imagenette(p: DataParams, target: Path | None) -> ImageSet:
 
 SOURCES: dict[str, Callable[[DataParams, Path | None], ImageSet]] = {
     "digits": lambda p, target: load_digits_set(),
+    "shapes": lambda p, target: make_shapes(p.synthetic_images, max(p.image_size, MIN_SIZE), p.synthetic_seed),
     "cifar10": lambda p, target: load_torchvision_set("cifar10", Path(p.download_dir)),
     "mnist": lambda p, target: load_torchvision_set("mnist", Path(p.download_dir)),
     "fashion_mnist": lambda p, target: load_torchvision_set("fashion_mnist", Path(p.download_dir)),

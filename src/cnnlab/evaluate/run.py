@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from cnnlab import layout
@@ -12,11 +10,9 @@ from cnnlab.figures.results import confusion_figure, gallery_figure
 from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
 from cnnlab.io import save_figure, write_csv, write_json
 from cnnlab.params import Params
+from cnnlab.predictions import PREDICTIONS, confident_mistakes, read_predictions
 from cnnlab.train.loop import predict
 from cnnlab.trained import load_trained
-
-PREDICTIONS = "predictions.csv"
-
 
 def evaluate_variant(params: Params, name: str) -> Evaluation:
     trained = load_trained(params, name)
@@ -40,17 +36,9 @@ def evaluate_variant(params: Params, name: str) -> Evaluation:
     return result
 
 
-def read_predictions(name: str) -> list[dict[str, str]]:
-    path = layout.require(layout.variant_report_dir(name) / PREDICTIONS, f"evaluate@{name}")
-    with path.open() as f:
-        return list(csv.DictReader(f))
-
-
 def misclassified_gallery(params: Params, name: str) -> int:
     rows = read_predictions(name)
-    wrong = [r for r in rows if r["actual"] != r["predicted"]]
-    # Most confident mistakes first: they say the most about what the model gets wrong.
-    wrong.sort(key=lambda r: -float(r["confidence"]))
+    wrong = confident_mistakes(rows)
     shown = wrong[:params.misclassified.max_images]
     images = load_imageset(layout.RAW).images
     pictures = np.stack([images[int(r["index"])].numpy() for r in shown]) if shown else np.zeros((0,))

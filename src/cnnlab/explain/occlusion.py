@@ -14,6 +14,7 @@ from captum.attr import Occlusion
 from torch import nn
 
 from cnnlab.errors import UserError
+from cnnlab.explain.inspect import evaluating
 
 
 class Probabilities(nn.Module):
@@ -27,10 +28,17 @@ class Probabilities(nn.Module):
         return self.model(x).softmax(1)
 
 
+# Occluded copies per forward pass hold at most this many input values (64 MB of float32).
+OCCLUSION_VALUES = 1 << 24
+
+
 def occlusion_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, *, window: int,
-                   stride: int, fill: torch.Tensor | float, per_eval: int) -> torch.Tensor:
-    """N x H x W maps for normalised N x C x H x W images; fill is in normalised units
-    (a scalar or a C x 1 x 1 per-channel value)."""
+                   stride: int, fill: torch.Tensor | float, per_eval: int, on: str = "probability") -> torch.Tensor:
+    """N x H x W maps for normalised N x C x H x W images: the drop in the target's
+    probability (or logit) when a window is covered with `fill`, in normalised units:
+    a scalar, a C x 1 x 1 colour, or N x C x H x W (e.g. a blurred copy of each image).
+    At most `per_eval` occluded copies go through the model at once, fewer when the
+    images are large."""
     n, c, h, w = images.shape
     if window > min(h, w):
         raise UserError(f"params.yaml: saliency.window {window} is larger than the "
@@ -38,15 +46,17 @@ def occlusion_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor
     if stride > window:
         raise UserError(f"params.yaml: saliency.stride {stride} is larger than saliency.window "
                         f"{window}, which would leave pixels never occluded; make stride <= window.")
-    baselines = fill if isinstance(fill, float) else fill.to(images).expand(c, h, w).unsqueeze(0)
-    was_training = model.training
-    model.eval()  # train-mode BatchNorm would make each map depend on its batch
-    try:
-        with torch.no_grad():
-            maps = Occlusion(Probabilities(model)).attribute(
-                images, sliding_window_shapes=(c, window, window), strides=(c, stride, stride),
-                baselines=baselines, target=targets, perturbations_per_eval=max(1, per_eval // n))
-    finally:
-        model.train(was_training)
+    if isinstance(fill, float):
+        baselines: torch.Tensor | float = fill
+    elif fill.dim() == 4:
+        baselines = fill.to(images)
+    else:
+        baselines = fill.to(images).expand(c, h, w).unsqueeze(0)
+    copies = max(1, min(per_eval, OCCLUSION_VALUES // (c * h * w)))
+    forward = Probabilities(model) if on == "probability" else model
+    with evaluating(model), torch.no_grad():
+        maps = Occlusion(forward).attribute(
+            images, sliding_window_shapes=(c, window, window), strides=(c, stride, stride),
+            baselines=baselines, target=targets, perturbations_per_eval=max(1, copies // n))
     # The window spans every channel, so each channel holds the same map.
     return maps[:, 0]

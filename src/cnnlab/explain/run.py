@@ -1,49 +1,115 @@
-"""saliency@V: occlusion maps for a seeded per-class sample of test images."""
+"""saliency@V: every method of saliency.methods on a seeded per-class sample of test
+images, the views that compare them, and how faithful each is."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from cnnlab import layout
-from cnnlab.figures.saliency import saliency_figure
-from cnnlab.explain.registry import SALIENCY
+from cnnlab.explain.faithfulness import RANDOMISATION_MAX_CORRELATION
+from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings, saliency_maps
 from cnnlab.explain.sampling import sample_per_class
-from cnnlab.io import save_figure, write_json, write_npy
+from cnnlab.explain.scores import faithfulness_scores
+from cnnlab.figures.saliency import map_grid, saliency_figure
+from cnnlab.io import replace_dir, save_figure, write_json
 from cnnlab.params import Params
-from cnnlab.trained import load_trained
+from cnnlab.predictions import confident_mistakes, read_predictions
+from cnnlab.trained import Trained, load_trained
 
-METHOD = "occlusion"
+SALIENCY_DIR = "saliency"
+METRICS = "saliency_metrics.json"
+MISTAKES_SHOWN = 6
+TARGETS_SHOWN = 3  # the top classes of one image, and its true class
 
 
-def explain_variant(params: Params, name: str) -> dict[str, float]:
+def explain_variant(params: Params, name: str) -> dict:
     trained = load_trained(params, name)
-    model, card, device, normalizer = trained.model, trained.card, trained.device, trained.normalizer
+    p = params.saliency
+    settings = MapSettings(p, trained.normalizer, params.seed)
+    methods = list(dict.fromkeys(p.methods))
+    explained = [m for m in methods if m not in REFERENCE_METHODS] or methods
+    classes = trained.card.classes
+
     test = trained.prepared.indices("test")
-    chosen = sample_per_class(trained.prepared.data.labels[test].numpy(), params.saliency.per_class,
-                              params.seed, params.saliency.max_images)
+    chosen = sample_per_class(trained.prepared.data.labels[test].numpy(), p.per_class, params.seed, p.max_images)
     rows = test[torch.from_numpy(chosen)]
-    raw, labels = trained.prepared.data.images[rows], trained.prepared.data.labels[rows]
-    x = trained.inputs(rows)
+    raw, labels = trained.prepared.data.images[rows].numpy(), trained.prepared.data.labels[rows]
+    x, targets = trained.inputs(rows), labels.to(trained.device)
     with torch.no_grad():
-        probs = model(x).softmax(1).cpu()
-    maps = SALIENCY[METHOD](model, x, labels.to(device), params.saliency, normalizer).cpu()
-    p_true = probs[torch.arange(len(labels)), labels]
+        probs = trained.model(x).softmax(1).cpu()
+    maps = {m: saliency_maps(m, trained.model, x, targets, settings).cpu()
+            for m in dict.fromkeys(methods + list(REFERENCE_METHODS))}
+    data = trained.prepared.data
+    masks = data.masks[rows] if data.masks is not None else None  # shapes: where each object is
+    scores = faithfulness_scores(trained.model, x, targets, maps, settings, p.faithfulness_steps, masks)
+
     predicted = probs.argmax(1)
-    max_drop = maps.flatten(1).max(1).values
-    row_titles = [f"true {card.classes[t]} (p={p:.2f})\npred {card.classes[q]}"
-                  for t, p, q in zip(labels.tolist(), p_true.tolist(), predicted.tolist())]
-    map_titles = [f"occlusion: max drop {d:.2g}" for d in max_drop.tolist()]
-    out = layout.variant_report_dir(name)
-    s = params.saliency
-    save_figure(saliency_figure(raw.numpy(), maps.numpy(), row_titles, map_titles,
-                                f"{name}: occlusion sensitivity ({s.window}px window, stride {s.stride})"),
-                out / "saliency.png")
-    summary = {"saliency_images": len(labels),
-               "saliency_mean_p_true": round(float(p_true.mean()), 6),
-               "saliency_mean_max_drop": round(float(max_drop.mean()), 6)}
-    write_json(out / "saliency.json", summary)
-    write_npy(out / "saliency_maps.npy", maps.numpy().astype(np.float32))
-    print(f"{name}: occlusion maps for {len(labels)} test images, mean max drop "
-          f"{summary['saliency_mean_max_drop']:.3f}")
+    row_titles = [f"true {classes[t]}\npred {classes[q]} (p={probs[i, q]:.2f})"
+                  for i, (t, q) in enumerate(zip(labels.tolist(), predicted.tolist()))]
+
+    def draw(out: Path) -> None:
+        # The first method's maps on their own scale (original | heatmap | overlay); every
+        # method's overlays side by side; one image, several targets; the mistakes.
+        first = explained[0]
+        save_figure(saliency_figure(raw, maps[first].numpy(), row_titles,
+                                    [f"{first}: p(true)={probs[i, t]:.2f}" for i, t in enumerate(labels.tolist())],
+                                    f"{name}: {first}, a per-class sample of test images", unit=f"{first}, true class"),
+                    out / f"sample_{first}.png", tight=False)
+        save_figure(map_grid(raw, [(m, maps[m].numpy()) for m in methods], row_titles,
+                             f"{name}: every method on the same images (target: the true class)"),
+                    out / "methods.png", tight=False)
+        save_figure(targets_view(trained, raw[0], x[:1], probs[0], int(labels[0]), explained, settings, name),
+                    out / "targets.png", tight=False)
+        figure = mistakes_view(trained, params, name, explained, settings)
+        if figure is not None:
+            save_figure(figure, out / "mistakes.png", tight=False)
+        np.savez_compressed(out / "maps.npz", indices=rows.numpy(), targets=labels.numpy(),
+                            **{m: maps[m].numpy().astype(np.float32) for m in maps})
+
+    replace_dir(layout.variant_report_dir(name) / SALIENCY_DIR, draw)
+    summary = {"images": len(labels), "randomisation_max_correlation": RANDOMISATION_MAX_CORRELATION,
+               "methods": scores}
+    write_json(layout.variant_report_dir(name) / METRICS, summary)
+    for m, row in scores.items():
+        print(f"{name}: {m:22s} deletion AUC {row['deletion_auc']:.3f}  insertion AUC {row['insertion_auc']:.3f}  "
+              f"randomisation rank corr {row['randomisation_rank_correlation']:+.2f}"
+              f"{'' if row['passes_randomisation'] else ' (fails the sanity check)'}")
     return summary
+
+
+def targets_view(trained: Trained, image: np.ndarray, x: torch.Tensor, probs: torch.Tensor, true: int,
+                 methods: list[str], settings: MapSettings, name: str):
+    """One image: each method's map for its top classes and its true class, side by side."""
+    classes = trained.card.classes
+    chosen = list(dict.fromkeys(probs.argsort(descending=True)[:TARGETS_SHOWN].tolist() + [true]))
+    columns = []
+    for c in chosen:
+        per_method = [saliency_maps(m, trained.model, x, torch.tensor([c], device=x.device), settings).cpu()[0]
+                      for m in methods]
+        label = f"{classes[c]} (p={probs[c]:.2f}){' = true' if c == true else ''}"
+        columns.append((label, torch.stack(per_method).numpy()))
+    return map_grid(np.repeat(image[None], len(methods), axis=0), columns, methods,
+                    f"{name}: what supports each class in the same test image")
+
+
+def mistakes_view(trained: Trained, params: Params, name: str, methods: list[str], settings: MapSettings):
+    """The most confident mistakes: the map for the predicted class beside the map for the true one."""
+    shown = confident_mistakes(read_predictions(name))[:MISTAKES_SHOWN]
+    if not shown:
+        return None
+    classes = trained.card.classes
+    index = {c: k for k, c in enumerate(classes)}
+    rows = torch.tensor([int(r["index"]) for r in shown])
+    predicted = torch.tensor([index[r["predicted"]] for r in shown], device=trained.device)
+    true = torch.tensor([index[r["actual"]] for r in shown], device=trained.device)
+    x = trained.inputs(rows)
+    columns = []
+    for m in methods:
+        columns.append((f"{m}: predicted class", saliency_maps(m, trained.model, x, predicted, settings).cpu().numpy()))
+        columns.append((f"{m}: true class", saliency_maps(m, trained.model, x, true, settings).cpu().numpy()))
+    titles = [f"true {r['actual']}\npred {r['predicted']} ({float(r['confidence']):.2f})" for r in shown]
+    return map_grid(trained.prepared.data.images[rows].numpy(), columns, titles,
+                    f"{name}: the {len(shown)} most confident mistakes, predicted vs true class")

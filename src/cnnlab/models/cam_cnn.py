@@ -49,3 +49,7 @@ class CamCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pool(self.features(x)))
+
+    def cam_parts(self) -> tuple[nn.Module, nn.Linear]:
+        """(the layers before the GAP, the linear head): what CAM reads."""
+        return self.features, self.fc

@@ -257,6 +257,37 @@ class TransferNet(nn.Module):
                             f"torchvision.models.{self.arch}.") from None
 
 
+@dataclass
+class ImageNetClassifier:
+    """A torchvision model with its own ImageNet head, as its weights were published."""
+    model: nn.Module
+    categories: list[str]
+    mean: list[float]
+    std: list[float]
+    input_size: int
+
+
+def imagenet_classifier(arch: str, weights_path: str = "") -> ImageNetClassifier:
+    """torchvision's `arch` with its ImageNet weights (the hub checkpoint, or weights_path)
+    and the 1000 class names from the weights' metadata; offline and without the file,
+    the same clear error as a transfer variant."""
+    if arch not in ARCHITECTURES:
+        raise UserError(f"'{arch}' has no ImageNet classifier here; use one of {', '.join(ARCHITECTURES)}.")
+    from torchvision import models as tvm
+
+    args = TransferArgs(weights_path=weights_path)
+    entry = weights_entry(arch, args)
+    model = tvm.get_model(arch, weights=None)
+    try:
+        model.load_state_dict(read_weights(arch, args))
+    except RuntimeError as exc:
+        raise UserError(f"the weights for {arch} do not fit torchvision's {arch} "
+                        f"({str(exc).splitlines()[0]}).") from None
+    preset = entry.transforms()
+    return ImageNetClassifier(model.eval(), list(entry.meta["categories"]), list(preset.mean), list(preset.std),
+                              int(preset.crop_size[0]))
+
+
 def hub_checkpoint(url: str) -> Path:
     """Where torchvision's weights API keeps (and looks for) a weights file."""
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)

@@ -37,7 +37,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
 def collect(params: Params, name: str) -> VariantResult:
     mdir, rdir = layout.model_dir(name), layout.variant_report_dir(name)
     needed = [mdir / "metrics.json", mdir / "timing.json", mdir / "history.csv", rdir / "metrics.json",
-              rdir / "misclassified.json", rdir / "saliency.json"]
+              rdir / "misclassified.json", rdir / "saliency_metrics.json"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         raise UserError(f"results of variant '{name}' are incomplete (missing {', '.join(missing)}); "
@@ -49,11 +49,34 @@ def collect(params: Params, name: str) -> VariantResult:
 
 def summary_table(results: list[VariantResult]) -> Table:
     header = ["variant", "val acc", "test acc", "test loss", "parameters", "train time (s)",
-              "misclassified", "mean max occlusion drop"]
+              "misclassified"]
     rows = [[r.name, f"{r.train['val_accuracy']:.4f}", f"{r.test['test_accuracy']:.4f}",
              f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}",
-             str(r.misclassified["misclassified"]), f"{r.saliency['saliency_mean_max_drop']:.3f}"]
+             str(r.misclassified["misclassified"])]
             for r in results]
+    return Table(header, rows)
+
+
+def faithfulness_table(results: list[VariantResult]) -> Table:
+    """Every variant's methods with their faithfulness; reference maps (which ignore the
+    model) are the bar a method must clear."""
+    header = ["variant", "method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
+              "rank corr. with a randomised model", "sanity check"]
+    # The pointing game needs object masks, which only some sources (shapes) have.
+    pointing = any("pointing_accuracy" in m for r in results for m in r.saliency["methods"].values())
+    if pointing:
+        header.append("pointing game (max on the object)")
+    rows = []
+    for r in results:
+        for method, m in r.saliency["methods"].items():
+            verdict = "passes" if m["passes_randomisation"] else "FAILS: maps ignore the weights"
+            if m["reference"]:
+                verdict = "reference (ignores the model)"
+            row = [r.name, method, f"{m['deletion_auc']:.3f}", f"{m['insertion_auc']:.3f}",
+                   f"{m['randomisation_rank_correlation']:+.2f}", verdict]
+            if pointing:
+                row.append(f"{m['pointing_accuracy']:.2f}" if "pointing_accuracy" in m else "")
+            rows.append(row)
     return Table(header, rows)
 
 
@@ -71,6 +94,14 @@ def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
         Heading("Variants"),
         summary_table(results),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
+        Heading("Saliency: how faithful is each map?"),
+        Text(f"On each variant's {results[0].saliency['images']} sampled test images. Deletion: the target's "
+             "probability as the most salient pixels are removed first (set to the mean colour), integrated "
+             "over the fraction removed. Insertion: the same, inserting them into a blurred copy. Sanity "
+             "check (Adebayo et al.): the rank correlation of |map| with the maps of the same architecture "
+             f"re-initialised; a method at {results[0].saliency['randomisation_max_correlation']} or above "
+             "explains the image, not the model."),
+        faithfulness_table(results),
         Heading("Training curves"),
         Image(Path("curves.png"), "loss and accuracy per epoch, every variant"),
     ]
@@ -90,8 +121,12 @@ def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
         blocks += [
             Image(rel / "confusion.png", f"{r.name}: confusion matrix on the test set"),
             Image(rel / "misclassified.png", f"{r.name}: misclassified test images, most confident first"),
-            Image(rel / "saliency.png", f"{r.name}: occlusion sensitivity, per-class sample of test images"),
+            Image(rel / "saliency" / "methods.png", f"{r.name}: saliency methods side by side, per-class sample"),
+            Image(rel / "saliency" / "targets.png", f"{r.name}: one image, maps for several target classes"),
         ]
+        if (layout.variant_report_dir(r.name) / "saliency" / "mistakes.png").exists():
+            blocks.append(Image(rel / "saliency" / "mistakes.png",
+                                f"{r.name}: confident mistakes, map for the predicted vs the true class"))
     return blocks
 
 
@@ -101,8 +136,9 @@ def publish(r: VariantResult) -> None:
     rdir = layout.variant_report_dir(r.name)
     metrics = {k: v for k, v in r.test.items() if k != "test_size"}
     metrics["test_misclassified"] = r.misclassified["misclassified"]
-    metrics.update({k: v for k, v in r.saliency.items() if k != "saliency_images"})
-    files = [rdir / n for n in ("confusion.png", "per_class.csv", "misclassified.png", "saliency.png")]
+    for method, m in r.saliency["methods"].items():
+        metrics.update({f"saliency_{method}_{k}": v for k, v in m.items() if k.endswith(("auc", "correlation"))})
+    files = [rdir / n for n in ("confusion.png", "per_class.csv", "misclassified.png", "saliency/methods.png")]
     tracking.log_results(layout.model_dir(r.name), metrics, files)
 
 

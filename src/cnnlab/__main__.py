@@ -1,0 +1,5 @@
+import sys
+
+from cnnlab.command import main
+
+sys.exit(main())

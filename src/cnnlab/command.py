@@ -1,0 +1,48 @@
+"""The `cnnlab` command (also `python -m cnnlab`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import get_args
+
+from cnnlab.errors import UserError
+from cnnlab.params import SaliencyMethod
+
+METHODS = [m for m in get_args(SaliencyMethod) if m not in ("random", "sobel")]
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="cnnlab", description="cnnlab: train, compare and explain image classifiers.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("explain", help="what a model looks at in any image file",
+                        description="Print the top classes of each image and write its original, heatmap and "
+                                    "overlay PNGs.")
+    ex.add_argument("images", nargs="+", type=Path, help="image files (JPEG, PNG, ...; any size or mode)")
+    ex.add_argument("--model", required=True,
+                    help="a trained variant (models/VARIANT) or imagenet:ARCH (vgg16, mobilenet_v2, "
+                         "mobilenet_v3_large: torchvision's ImageNet classifier, weights on this machine)")
+    ex.add_argument("--method", default="gradcam", choices=METHODS)
+    ex.add_argument("--target", help="explain this class (a class name) instead of the top prediction")
+    ex.add_argument("--out", type=Path, default=Path("explanations"), help="output folder (default: explanations)")
+    ex.add_argument("--top", type=int, default=5, help="how many classes to print (default: 5)")
+    ex.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "explain":
+            from cnnlab.explain.image import explain_files  # torch loads only when needed
+
+            explain_files(args.images, args.model, args.method, args.target, args.out, args.top, args.device)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""evaluate@V's per-image test predictions, which misclassified@V and saliency@V read
+instead of running the model over the test set again."""
+
+from __future__ import annotations
+
+import csv
+
+from cnnlab import layout
+
+PREDICTIONS = "predictions.csv"
+
+
+def read_predictions(name: str) -> list[dict[str, str]]:
+    """One row per test image: index (into data/raw), actual, predicted, confidence."""
+    path = layout.require(layout.variant_report_dir(name) / PREDICTIONS, f"evaluate@{name}")
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def confident_mistakes(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The misclassified rows, most confident first: they say the most about what the model gets wrong."""
+    wrong = [r for r in rows if r["actual"] != r["predicted"]]
+    return sorted(wrong, key=lambda r: -float(r["confidence"]))
