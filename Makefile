@@ -27,6 +27,7 @@ test: setup
 benchmark: setup
 	python benchmarks/input_pipeline.py
 	python benchmarks/host_allocator.py
+	python benchmarks/saliency_batching.py
 
 mlflow-ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000

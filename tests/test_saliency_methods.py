@@ -143,3 +143,18 @@ def test_reference_maps_sobel_equals_scipy_and_random_repeats_for_its_seed():
         np.testing.assert_allclose(sobel_maps(x)[i].numpy(), expected, atol=1e-5)
     assert torch.equal(random_maps(x, 3), random_maps(x, 3))
     assert not torch.equal(random_maps(x, 3), random_maps(x, 4))
+
+
+@pytest.mark.parametrize("on", ["probability", "logit"])
+def test_occlusion_equals_captums_occlusion_one_copy_at_a_time(on):
+    from captum.attr import Occlusion
+
+    from cnnlab.explain.occlusion import Probabilities, occlusion_maps
+
+    model, x, targets = cam_model(), images(4), torch.tensor([0, 1, 2, 3])
+    forward = Probabilities(model) if on == "probability" else model
+    with torch.no_grad():
+        captum = Occlusion(forward).attribute(x, sliding_window_shapes=(3, 6, 6), strides=(3, 3, 3), baselines=0.0,
+                                              target=targets, perturbations_per_eval=1)[:, 0]
+    ours = occlusion_maps(model, x, targets, window=6, stride=3, fill=0.0, per_eval=64, on=on)
+    torch.testing.assert_close(ours, captum, atol=1e-5, rtol=0)
