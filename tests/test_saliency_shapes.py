@@ -53,7 +53,7 @@ def trained():
     norm = Normalizer([0.4] * 3, [0.25] * 3)
     seed_everything(0)
     model = build_model(parse_model_spec(SPEC, "m"), 3, 32, len(SHAPES))
-    p = TrainParams(model=SPEC, epochs=6, batch_size=32, lr=3e-3)
+    p = TrainParams(model=SPEC, epochs=10, batch_size=32, lr=3e-3, scheduler="onecycle")
     result = fit(model, BatchLoader(data.images[train], data.labels[train], 32, norm, shuffle=True),
                  BatchLoader(data.images[test], data.labels[test], 256, norm), p)
     model.load_state_dict(result.best_state)

@@ -2,7 +2,7 @@
 
 Each image holds one object (circle, square, triangle or cross: its class) of random
 size, colour and position on a cluttered background (smooth colour noise, pixel
-noise and random line segments), and the object's mask is kept. Saliency methods can
+noise and line segments as stark as the object), and the object's mask is kept. Saliency methods can
 then be scored on whether they point at the object (the pointing game), which no
 natural dataset here can do. Generated from the seed, offline, in a second or two.
 """
@@ -40,13 +40,22 @@ def clutter(rng: np.random.Generator, size: int) -> np.ndarray:
     coarse = torch.from_numpy(rng.uniform(0.1, 0.6, (1, 3, 4, 4)).astype(np.float32))
     image = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
     image += rng.normal(0, 0.05, image.shape).astype(np.float32)
+    thickness = max(1, size // 16)
     for _ in range(3):
+        # Segments as sharp and as bright (or dark) as an object: edges alone do not find it.
         (x0, y0), (x1, y1) = rng.uniform(0, size, (2, 2))
         steps = np.linspace(0, 1, 2 * size)
-        xs = np.clip((x0 + (x1 - x0) * steps).astype(int), 0, size - 1)
-        ys = np.clip((y0 + (y1 - y0) * steps).astype(int), 0, size - 1)
-        image[:, ys, xs] = rng.uniform(0, 1, (3, 1))
+        colour = extreme_colour(rng)[:, None]
+        for offset in range(thickness):
+            xs = np.clip((x0 + (x1 - x0) * steps).astype(int) + offset, 0, size - 1)
+            ys = np.clip((y0 + (y1 - y0) * steps).astype(int), 0, size - 1)
+            image[:, ys, xs] = colour
     return image
+
+
+def extreme_colour(rng: np.random.Generator) -> np.ndarray:
+    """A light or a dark colour, so the shape stands out from the mid-tone clutter."""
+    return rng.uniform(0.65, 1.0, 3) if rng.random() < 0.5 else rng.uniform(0.0, 0.1, 3)
 
 
 def make_shapes(count: int, image_size: int, seed: int) -> ImageSet:
@@ -62,8 +71,7 @@ def make_shapes(count: int, image_size: int, seed: int) -> ImageSet:
         cx, cy = rng.uniform(r, image_size - r, 2)
         mask = shape_mask(SHAPES[label], image_size, cx, cy, r)
         image = clutter(rng, image_size)
-        colour = rng.uniform(0.65, 1.0, 3) if rng.random() < 0.5 else rng.uniform(0.0, 0.1, 3)
-        image[:, mask] = colour[:, None]
+        image[:, mask] = extreme_colour(rng)[:, None]
         images[i] = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
         masks[i] = mask
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), list(SHAPES),
