@@ -14,7 +14,7 @@ from torch import nn
 
 from cnnlab.errors import UserError
 from cnnlab.explain.gradcam import upsample
-from cnnlab.explain.inspect import evaluating
+from cnnlab.explain.layers import evaluating
 
 
 def cam_parts(model: nn.Module) -> tuple[nn.Module, nn.Linear]:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
-from cnnlab.explain.inspect import evaluating
+from cnnlab.explain.layers import evaluating
 from cnnlab.explain.perturb import blurred
 
 # Perturbed copies per forward pass hold at most this many input values (64 MB of float32).

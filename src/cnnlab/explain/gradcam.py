@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.explain.inspect import evaluating, find_layer
+from cnnlab.explain.layers import evaluating, find_layer
 
 
 def layer_activations_and_gradients(model: nn.Module, images: torch.Tensor, targets: torch.Tensor,

@@ -9,7 +9,7 @@ import torch
 from captum.attr import IntegratedGradients, Saliency
 from torch import nn
 
-from cnnlab.explain.inspect import evaluating
+from cnnlab.explain.layers import evaluating
 
 
 def _summed(attributions: torch.Tensor) -> torch.Tensor:

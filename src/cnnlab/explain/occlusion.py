@@ -14,7 +14,7 @@ from captum.attr import Occlusion
 from torch import nn
 
 from cnnlab.errors import UserError
-from cnnlab.explain.inspect import evaluating
+from cnnlab.explain.layers import evaluating
 
 
 class Probabilities(nn.Module):

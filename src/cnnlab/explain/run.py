@@ -63,7 +63,7 @@ def explain_variant(params: Params, name: str) -> dict:
                     out / "methods.png", tight=False)
         save_figure(targets_view(trained, raw[0], x[:1], probs[0], int(labels[0]), explained, settings, name),
                     out / "targets.png", tight=False)
-        figure = mistakes_view(trained, params, name, explained, settings)
+        figure = mistakes_view(trained, name, explained, settings)
         if figure is not None:
             save_figure(figure, out / "mistakes.png", tight=False)
         np.savez_compressed(out / "maps.npz", indices=rows.numpy(), targets=labels.numpy(),
@@ -95,7 +95,7 @@ def targets_view(trained: Trained, image: np.ndarray, x: torch.Tensor, probs: to
                     f"{name}: what supports each class in the same test image")
 
 
-def mistakes_view(trained: Trained, params: Params, name: str, methods: list[str], settings: MapSettings):
+def mistakes_view(trained: Trained, name: str, methods: list[str], settings: MapSettings):
     """The most confident mistakes: the map for the predicted class beside the map for the true one."""
     shown = confident_mistakes(read_predictions(name))[:MISTAKES_SHOWN]
     if not shown:

@@ -1,4 +1,5 @@
-"""Running a trained model for an explanation without changing it.
+"""A model's layers for an explanation: finding Grad-CAM's layer, and running the model
+without changing it.
 
 Every saliency method evaluates the model in eval mode (train-mode BatchNorm would
 make a map depend on its batch and move the running statistics) and must hand the
