@@ -127,11 +127,44 @@ def assign(paths: list[PurePosixPath], where: Path) -> tuple[list[str], list[int
     return train_classes, [index[c] for _, c, _ in keys], [t for _, _, t in keys], used
 
 
+# Transparent pixels are composited on this colour, the same for every image.
+BACKGROUND = (255, 255, 255)
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float greys as 8-bit grey, scaled rather than clipped: I;16
+    by its type's range (0..65535), I and F by the image's own range (they carry any
+    scale). PIL's own convert("L") clips these, which turns most 16-bit scans white."""
+    if img.mode.startswith("I;16"):
+        values = np.asarray(img, dtype=np.float64) / 257.0
+    else:
+        values = np.asarray(img, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        values = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), mode="L")
+
+
+def faithful(img: Image.Image, mode: str) -> Image.Image:
+    """The picture as a person sees it, in `mode` (RGB or L): upright per its EXIF
+    orientation, high-bit-depth greys scaled, transparency over a fixed background."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        img = to_8bit(img)
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        backdrop = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+        img = Image.alpha_composite(backdrop, rgba)
+    return img.convert(mode)
+
+
 def decode(data: bytes, size: int, mode: str) -> np.ndarray:
-    """Decode, convert, resize the shorter side to `size` and centre-crop square."""
+    """Decode (an animation's first frame), make it faithful, resize the shorter side to
+    `size` and centre-crop square."""
     with Image.open(io.BytesIO(data)) as img:
         img.draft(mode, (size, size))  # JPEG: decode at reduced scale when much larger
-        img = img.convert(mode)
+        img = faithful(img, mode)
         if img.size != (size, size):
             img = ImageOps.fit(img, (size, size), method=Image.Resampling.BILINEAR)
         arr = np.asarray(img, dtype=np.uint8)
