@@ -127,6 +127,8 @@ def assign(paths: list[PurePosixPath], where: Path) -> tuple[list[str], list[int
     return train_classes, [index[c] for _, c, _ in keys], [t for _, _, t in keys], used
 
 
+# What a file that is not a readable image raises while decoding.
+DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
 # Transparent pixels are composited on this colour, the same for every image.
 BACKGROUND = (255, 255, 255)
 
@@ -181,7 +183,7 @@ def decode_into(out: np.ndarray, items: Iterator[tuple[int, PurePosixPath, Path 
     def work(row: int, name: PurePosixPath, source: Path | bytes) -> None:
         try:
             out[row] = decode(source.read_bytes() if isinstance(source, Path) else source, size, mode)
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        except DECODE_ERRORS as exc:
             bad.append(f"{name} ({exc.__class__.__name__}: {exc})")
 
     # PIL releases the GIL while decoding and resizing, so threads use every core.

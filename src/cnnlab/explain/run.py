@@ -31,18 +31,17 @@ def explain_variant(params: Params, name: str) -> dict:
     settings = MapSettings(p, trained.normalizer, params.seed)
     methods = list(dict.fromkeys(p.methods))
     explained = [m for m in methods if m not in REFERENCE_METHODS] or methods
-    classes = trained.card.classes
+    classes, data = trained.card.classes, trained.prepared.data
 
     test = trained.prepared.indices("test")
-    chosen = sample_per_class(trained.prepared.data.labels[test].numpy(), p.per_class, params.seed, p.max_images)
+    chosen = sample_per_class(data.labels[test].numpy(), p.per_class, params.seed, p.max_images)
     rows = test[torch.from_numpy(chosen)]
-    raw, labels = trained.prepared.data.images[rows].numpy(), trained.prepared.data.labels[rows]
+    raw, labels = data.images[rows].numpy(), data.labels[rows]
     x, targets = trained.inputs(rows), labels.to(trained.device)
     with torch.no_grad():
         probs = trained.model(x).softmax(1).cpu()
     maps = {m: saliency_maps(m, trained.model, x, targets, settings).cpu()
             for m in dict.fromkeys(methods + list(REFERENCE_METHODS))}
-    data = trained.prepared.data
     masks = data.masks[rows] if data.masks is not None else None  # shapes: where each object is
     scores = faithfulness_scores(trained.model, x, targets, maps, settings, p.faithfulness_steps, masks)
 

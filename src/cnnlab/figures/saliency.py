@@ -10,6 +10,11 @@ import numpy as np
 from cnnlab.figures.results import show_image
 
 
+def symmetric_limit(saliency: np.ndarray, floor: float = 1e-12) -> float:
+    """The largest |value| of a map, at least `floor`: the ends of its diverging colour scale."""
+    return max(float(np.abs(saliency).max()), floor)
+
+
 def overlay_rgba(saliency: np.ndarray, limit: float) -> np.ndarray:
     """Positive saliency as colour whose opacity grows with it; zero stays transparent."""
     strength = np.clip(saliency / limit, 0.0, 1.0)
@@ -49,7 +54,7 @@ def saliency_figure(images: np.ndarray, maps: np.ndarray, row_titles: Sequence[s
     fig, axes = panels(n, 3, f"{title}\nheatmap: {unit}, red = evidence for the class")
     for row in range(n):
         ax_img, ax_map, ax_over = axes[row]
-        limit = max(float(np.abs(maps[row]).max()), 1e-6)
+        limit = symmetric_limit(maps[row], floor=1e-6)
         show_image(ax_img, images[row])
         ax_img.set_title(row_titles[row], fontsize=7)
         heat = ax_map.imshow(maps[row], cmap="RdBu_r", vmin=-limit, vmax=limit)
@@ -70,7 +75,7 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 def draw_map(fig, ax, image: np.ndarray, saliency: np.ndarray, title: str) -> None:
     """A signed map over the image in grey, one symmetric diverging scale with its colour bar."""
-    limit = max(float(np.abs(saliency).max()), 1e-12)
+    limit = symmetric_limit(saliency)
     ax.imshow(grey(image), cmap="gray", vmin=0, vmax=1)
     heat = ax.imshow(saliency, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.65)
     ax.set_xticks([])
@@ -95,7 +100,7 @@ def map_grid(images: np.ndarray, columns: Sequence[tuple[str, np.ndarray]], row_
 
 def heatmap_rgb(saliency: np.ndarray) -> np.ndarray:
     """H x W signed map -> H x W x 3 uint8, diverging around zero on a symmetric scale."""
-    limit = max(float(np.abs(saliency).max()), 1e-12)
+    limit = symmetric_limit(saliency)
     rgba = plt.get_cmap("RdBu_r")((saliency / limit + 1) / 2)
     return (rgba[..., :3] * 255).round().astype(np.uint8)
 
@@ -103,5 +108,5 @@ def heatmap_rgb(saliency: np.ndarray) -> np.ndarray:
 def overlay_rgb(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.6) -> np.ndarray:
     """uint8 C x H x W image in grey under the diverging map, blended: H x W x 3 uint8."""
     backdrop = np.repeat((grey(image) * 255)[..., None], 3, axis=2)
-    strength = opacity * np.clip(np.abs(saliency) / max(float(np.abs(saliency).max()), 1e-12), 0, 1)[..., None]
+    strength = opacity * np.clip(np.abs(saliency) / symmetric_limit(saliency), 0, 1)[..., None]
     return (backdrop * (1 - strength) + heatmap_rgb(saliency) * strength).round().astype(np.uint8)

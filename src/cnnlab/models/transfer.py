@@ -248,13 +248,7 @@ class TransferNet(nn.Module):
         if key in features and features[key].shape[1] != conv.in_channels:
             # Grey input: the sum over RGB filters gives the same response to a grey image (as timm does).
             features[key] = features[key].sum(1, keepdim=True)
-        try:
-            self.backbone.features.load_state_dict(features)
-        except RuntimeError as exc:
-            source = self.args.weights_path or self.args.weights
-            raise UserError(f"the weights in {source} do not fit torchvision's {self.arch} "
-                            f"({str(exc).splitlines()[0]}). Use a state dict saved from "
-                            f"torchvision.models.{self.arch}.") from None
+        load_fitting(self.backbone.features, features, self.arch, self.args.weights_path or self.args.weights)
 
 
 @dataclass
@@ -278,14 +272,20 @@ def imagenet_classifier(arch: str, weights_path: str = "") -> ImageNetClassifier
     args = TransferArgs(weights_path=weights_path)
     entry = weights_entry(arch, args)
     model = tvm.get_model(arch, weights=None)
-    try:
-        model.load_state_dict(read_weights(arch, args))
-    except RuntimeError as exc:
-        raise UserError(f"the weights for {arch} do not fit torchvision's {arch} "
-                        f"({str(exc).splitlines()[0]}).") from None
+    load_fitting(model, read_weights(arch, args), arch, args.weights_path or args.weights)
     preset = entry.transforms()
     return ImageNetClassifier(model.eval(), list(entry.meta["categories"]), list(preset.mean), list(preset.std),
                               int(preset.crop_size[0]))
+
+
+def load_fitting(module: nn.Module, state: dict[str, torch.Tensor], arch: str, source: str) -> None:
+    """Load state into module, or say in one line that the file is not torchvision's `arch`."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise UserError(f"the weights in {source} do not fit torchvision's {arch} "
+                        f"({str(exc).splitlines()[0]}). Use a state dict saved from "
+                        f"torchvision.models.{arch}.") from None
 
 
 def hub_checkpoint(url: str) -> Path:
