@@ -66,7 +66,7 @@ def test_a_grey_png_of_any_size_is_explained(files, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["broken.jpg"], "broken.jpg: not an image Pillow can read"),
+    (["broken.jpg"], "broken.jpg: truncated or damaged"),
     (["missing.png"], "missing.png: no such file"),
     (["cat.jpg", "--target", "cta"], "--target 'cta' is not a class of this model; did you mean 'cat'"),
 ])

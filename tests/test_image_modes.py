@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data.folder import BACKGROUND, decode
+from cnnlab.data.decode import BACKGROUND, decode
 
 
 def encoded(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -30,6 +30,8 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
     (root / "data" / "raw").mkdir(parents=True)
     write_json(root / layout.RAW / "meta.json", {"source": "digits (scikit-learn)", "count": 30, "image_size": 8,
                                                  "channels": 1, "classes": ["a", "b", "c"]})
+    write_json(root / layout.DOWNLOAD_METRICS, {"images": 30, "classes": 3, "skipped": {
+        "total": 0, "empty": 0, "not_an_image": 0, "truncated": 0, "too_large": 0}})
     write_json(root / layout.SPLIT, {"train": list(range(20)), "val": list(range(20, 25)),
                                      "test": list(range(25, 30))})
     for name, acc in variants.items():

@@ -68,7 +68,7 @@ def created_folder(folder: Path) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_json(path: str | Path, data: Any) -> None:
@@ -77,12 +77,12 @@ def write_json(path: str | Path, data: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
     def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(header)
             w.writerows(rows)

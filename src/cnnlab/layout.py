@@ -5,6 +5,8 @@ from pathlib import Path
 from cnnlab.errors import UserError
 
 RAW = Path("data/raw")
+# The download stage's metrics: images kept, classes, files skipped.
+DOWNLOAD_METRICS = Path("data/download.json")
 SPLIT = Path("data/split.json")
 STATS = Path("data/stats.json")
 MODELS = Path("models")

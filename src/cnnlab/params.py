@@ -30,6 +30,11 @@ class DataParams:
     channels: Literal[1, 3] = 3
     # Where torchvision's downloaders keep their files (cnnlab never deletes them).
     download_dir: str = "data/downloads"
+    # A file with an image extension that does not decode (empty, truncated, not an image,
+    # more pixels than max_image_pixels): skip it and list it in data/raw/skipped.csv, or fail.
+    on_bad_image: Literal["skip", "fail"] = "skip"
+    # Larger images are refused before decoding (decompression bombs); PIL's default.
+    max_image_pixels: int = bounded(89_478_485, ge=1)
     # For `shapes`: how many images to generate, and from which seed (its own, so that
     # changing the training seed keeps the data).
     synthetic_images: int = bounded(2000, ge=8)

@@ -12,8 +12,9 @@ large data write straight into the memory-mapped file too (`stored_at`).
 
 from __future__ import annotations
 
+import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -21,8 +22,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnlab.io import replace_dir
+from cnnlab.io import replace_dir, write_csv
 from cnnlab.layout import require
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A source file left out because it is not a usable image."""
+    file: str  # relative to the source folder or archive
+    kind: str  # one of cnnlab.data.decode.BAD_KINDS
+    reason: str  # in plain words
 
 
 @dataclass
@@ -36,6 +45,8 @@ class ImageSet:
     stored_at: Path | None = None
     # bool, N x H x W: where each image's object is, for sources that know (shapes).
     masks: torch.Tensor | None = None
+    # Files of the source left out, with the reason (written to skipped.csv).
+    skipped: list[SkippedFile] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -83,7 +94,7 @@ def conform(data: ImageSet, image_size: int, channels: int, target: Path | None 
     if masks is not None and masks.shape[-1] != image_size:
         masks = F.interpolate(masks[:, None].float(), size=(image_size, image_size), mode="nearest")[:, 0].bool()
     return ImageSet(torch.from_numpy(out), data.labels, data.classes, data.official_test, data.source,
-                    stored_at=target, masks=masks)
+                    stored_at=target, masks=masks, skipped=data.skipped)
 
 
 def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -101,6 +112,7 @@ def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 IMAGES = "images.npy"
 MASKS = "masks.npy"  # only for sources that know where each image's object is
+SKIPPED = "skipped.csv"  # the source's files left out, and why (a header only when none)
 
 
 def save_imageset(data: ImageSet, out_dir: Path) -> None:
@@ -134,6 +146,7 @@ def write_imageset(data: ImageSet, out_dir: Path) -> None:
     np.save(out_dir / "official_test.npy", data.official_test.numpy().astype(bool))
     if data.masks is not None:
         np.save(out_dir / MASKS, data.masks.numpy().astype(bool))
+    write_csv(out_dir / SKIPPED, ["file", "kind", "reason"], ((s.file, s.kind, s.reason) for s in data.skipped))
     meta = {"classes": data.classes, "source": data.source, "count": len(data.labels),
             "channels": data.channels, "image_size": data.image_size}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -151,4 +164,31 @@ def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
         source=meta["source"],
         stored_at=raw_dir / IMAGES,
         masks=torch.from_numpy(np.load(raw_dir / MASKS)) if (raw_dir / MASKS).exists() else None,
+        skipped=read_skipped(raw_dir / SKIPPED),
     )
+
+
+def read_skipped(path: Path) -> list[SkippedFile]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [SkippedFile(row["file"], row["kind"], row["reason"]) for row in csv.DictReader(f)]
+
+
+def download_metrics(data: ImageSet) -> dict:
+    """What the download stage counts: images kept, classes, and files skipped by kind."""
+    from cnnlab.data.decode import BAD_KINDS
+
+    kinds = {kind: sum(s.kind == kind for s in data.skipped) for kind in BAD_KINDS}
+    return {"images": len(data.labels), "classes": len(data.classes),
+            "skipped": {"total": len(data.skipped), **kinds}}
+
+
+def skipped_line(metrics: dict, listed_in: str) -> str | None:
+    """One line on the skipped files, or None when there were none."""
+    skipped = metrics["skipped"]
+    if not skipped["total"]:
+        return None
+    kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in skipped.items() if kind != "total" and n)
+    return (f"skipped {skipped['total']} of {metrics['images'] + skipped['total']:,} image files that are "
+            f"not usable images ({kinds}); each is listed with its reason in {listed_in}")

@@ -171,11 +171,15 @@ def imagenette_download(image_size: int) -> Download:
                     lambda root: (root / folder / "train").is_dir(), fetch)
 
 
+def load_folder_source(path: Path, p: DataParams, target: Path | None) -> ImageSet:
+    return load_folder(path, p.image_size, p.channels, target, p.on_bad_image, p.max_image_pixels)
+
+
 def load_downloaded_folder(name: str, download: Download, folder: str, rename: Callable[[str], str],
                            p: DataParams, target: Path | None) -> ImageSet:
     download_dir = Path(p.download_dir)
     ensure_downloaded(name, download, download_dir)
-    data = load_folder(download_dir / folder, p.image_size, p.channels, target)
+    data = load_folder_source(download_dir / folder, p, target)
     data.classes = [rename(c) for c in data.classes]
     data.source = f"{name} ({download_dir / folder})"
     return data
@@ -200,7 +204,7 @@ SOURCES: dict[str, Callable[[DataParams, Path | None], ImageSet]] = {
     "fashion_mnist": lambda p, target: load_torchvision_set("fashion_mnist", Path(p.download_dir)),
     "caltech256": load_caltech256,
     "imagenette": load_imagenette,
-    "folder": lambda p, target: load_folder(p.path, p.image_size, p.channels, target),
+    "folder": lambda p, target: load_folder_source(Path(p.path), p, target),
 }
 
 

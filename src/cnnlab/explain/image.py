@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cnnlab.data.folder import DECODE_ERRORS, decode
+from cnnlab.data.decode import BadImage, decode
 from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
 from cnnlab.explain.registry import MapSettings, saliency_maps
@@ -67,9 +67,8 @@ def read_image(path: Path, size: int, channels: int) -> np.ndarray:
         raise UserError(f"{path}: cannot be read ({exc.strerror}).") from None
     try:
         return decode(data, size, "RGB" if channels == 3 else "L")
-    except DECODE_ERRORS as exc:
-        raise UserError(f"{path}: not an image Pillow can read ({exc.__class__.__name__}); "
-                        f"give a JPEG, PNG or another common image format.") from None
+    except BadImage as exc:
+        raise UserError(f"{path}: {exc.reason}. Re-save it, or give another image.") from None
 
 
 def class_index(name: str, classes: list[str]) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnlab import layout, tracking
+from cnnlab.data.canonical import SKIPPED, skipped_line
 from cnnlab.errors import UserError
 from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, save_figure, write_text
@@ -80,6 +81,12 @@ def faithfulness_table(results: list[VariantResult]) -> Table:
     return Table(header, rows)
 
 
+def data_warnings() -> list[Block]:
+    """The download stage's word on files it left out, when it left any."""
+    line = skipped_line(read_json(layout.DOWNLOAD_METRICS), f"{layout.RAW}/{SKIPPED}")
+    return [Text(f"Data: {line}.")] if line else []
+
+
 def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / "meta.json")
@@ -91,6 +98,7 @@ def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
              f"{params.seed}): {len(split['train'])} train, {len(split['val'])} val, "
              f"{len(split['test'])} test. Best test accuracy: {best.name} "
              f"({best.test['test_accuracy']:.2%})."),
+        *data_warnings(),
         Heading("Variants"),
         summary_table(results),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
