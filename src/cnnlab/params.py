@@ -9,6 +9,7 @@ since one architecture's arguments mean nothing to another.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -17,7 +18,7 @@ import yaml
 
 from cnnlab.errors import UserError
 from cnnlab.models import ModelSpec, parse_model_spec
-from cnnlab.schema import bounded, build
+from cnnlab.schema import bounded, build, fail
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def check_device_name(name: str, key: str) -> None:
+    """The device's spelling is checked with the rest of params; whether a GPU is there,
+    only when a stage needs it."""
+    if not DEVICE_PATTERN.fullmatch(name):
+        raise fail(key, f"must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
+
+
 def resolve_variant(params: Params, name: str) -> Variant:
     if name not in params.variants:
         raise UserError(f"params.yaml: no variant '{name}' under variants "
@@ -186,12 +197,14 @@ def resolve_variant(params: Params, name: str) -> Variant:
         raise UserError(f"params.yaml: {where} must be a mapping of train keys to override.")
     merged = deep_merge(params.train, override)
     train = build(TrainParams, merged, where)
+    check_device_name(train.device, f"{where}.device")
     return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
 
 
 def parse_params(raw: Any) -> Params:
     params = build(Params, raw, "")
     defaults = build(TrainParams, params.train, "train")
+    check_device_name(defaults.device, "train.device")
     parse_model_spec(defaults.model, "train.model")
     if not params.active:
         raise UserError("params.yaml: active is empty; list at least one variant to run.")

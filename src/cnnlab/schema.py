@@ -28,7 +28,8 @@ def bounded(default: Any, *, ge: float | None = None, gt: float | None = None,
 
 
 def fail(key: str, problem: str) -> UserError:
-    return UserError(f"params.yaml: {key} {problem}. Fix it in params.yaml "
+    end = "" if problem.endswith("?") else "."
+    return UserError(f"params.yaml: {key} {problem}{end} Fix it in params.yaml "
                      f"(or pass -S {key}=... to dvc exp run).")
 
 

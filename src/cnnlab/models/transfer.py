@@ -32,6 +32,7 @@ from cnnlab.downloads import downloading_into
 from cnnlab.errors import UserError
 from cnnlab.models.mlp import perceptron
 from cnnlab.schema import bounded
+from cnnlab.weights import load_state_dict
 
 
 @dataclass(frozen=True)
@@ -299,24 +300,12 @@ def read_weights(arch: str, args: TransferArgs) -> dict[str, torch.Tensor]:
         if not path.is_file():
             raise UserError(f"params.yaml: model.weights_path {path} is not a file. Point it at a "
                             f"state dict of torchvision.models.{arch}.")
-        return load_state(path)
+        return load_state_dict(path)
     entry = weights_entry(arch, args)
     target = hub_checkpoint(entry.url)
     if not target.is_file():
         download_weights(arch, entry.url, target)
-    return load_state(target)
-
-
-def load_state(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        # weights_only: a weights file can never run code on load.
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file means the same remedy
-        raise UserError(f"{path} is not a readable PyTorch weights file ({exc.__class__.__name__}). "
-                        f"Fetch it again.") from None
-    if not isinstance(state, dict):
-        raise UserError(f"{path} holds a {type(state).__name__}, not a state dict of tensors.")
-    return state
+    return load_state_dict(target)
 
 
 def download_weights(arch: str, url: str, target: Path) -> None:

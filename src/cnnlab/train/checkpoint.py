@@ -12,6 +12,7 @@ from torch import nn
 from cnnlab.io import atomic_write, read_json, write_json
 from cnnlab.layout import require
 from cnnlab.models import ModelSpec, build_model, parse_model_spec
+from cnnlab.weights import load_state_dict
 
 WEIGHTS = "model.pt"
 SPEC = "model.json"
@@ -47,6 +48,5 @@ def load_checkpoint(model_dir: str | Path, device: torch.device | str = "cpu") -
     require(model_dir / WEIGHTS, f"train@{model_dir.name}")
     card = ModelCard(**read_json(model_dir / SPEC))
     model = build_model(card.spec, card.in_channels, card.image_size, len(card.classes))
-    # weights_only: a checkpoint can never run code on load.
-    model.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
+    model.load_state_dict(load_state_dict(model_dir / WEIGHTS, device))
     return model.to(device).eval(), card
