@@ -1,9 +1,11 @@
-"""Atomic writes: a stage that fails leaves the previous file or nothing, never half a file."""
+"""Atomic writes: a stage that fails, or is killed, leaves the previous file or nothing,
+never half a file (a killed one's temporary file is swept away by the next write)."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import json
 import os
 import shutil
@@ -18,11 +20,36 @@ def _umask() -> int:
     return mask
 
 
+def temp_prefix(path: Path) -> str:
+    """Temporary files and folders beside path are named after it and the process making
+    them, so a later run can tell those a killed process left behind."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def sweep_stale(path: Path) -> None:
+    """Remove what a killed process left half-written beside path (never a live one's)."""
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        pid = entry.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` then rename tmp over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -36,7 +63,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
 def replace_dir(path: Path, fill: Callable[[Path], None]) -> None:
     """Build a directory beside ``path`` with ``fill(tmp)``, then swap it in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    sweep_stale(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
     try:
         fill(tmp)
         os.chmod(tmp, 0o777 & ~_umask())

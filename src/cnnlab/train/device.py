@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import random
 import sys
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -24,6 +26,20 @@ def pick_device(name: str) -> torch.device:
         raise UserError(f"params.yaml: train.device is '{name}' but no CUDA GPU is visible; "
                         f"use auto or cpu.")
     return device
+
+
+@contextlib.contextmanager
+def batch_fits(batch_size: int, key: str, device: torch.device) -> Iterator[None]:
+    """Turn running out of accelerator memory into one line that names the batch size
+    that failed and what to set instead (the params key it comes from)."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        smaller = max(1, batch_size // 2)
+        hint = (f"set {key} to {smaller} or lower" if batch_size > 1 else
+                "the model does not fit even one image; use a smaller model or data.image_size")
+        raise UserError(f"out of {device.type.upper()} memory with batch size {batch_size} ({key}): {hint}, "
+                        f"then run again (a training carries on after its last completed epoch).") from None
 
 
 def seed_everything(seed: int) -> None:

@@ -19,7 +19,7 @@ from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json
 from cnnlab.models import build_model, count_parameters, input_stats, input_values
 from cnnlab.params import Params, TrainParams, Variant
 from cnnlab.train.checkpoint import ModelCard, save_checkpoint
-from cnnlab.train.device import pick_device, seed_everything
+from cnnlab.train.device import batch_fits, pick_device, seed_everything
 from cnnlab.train.loop import EpochRecord, FitResult, fit, predict
 from cnnlab.train.lr_find import lr_range_test
 from cnnlab.train.resume import ResumeStore, fingerprint
@@ -80,7 +80,8 @@ def lr_find_variant(params: Params, name: str) -> dict[str, Any]:
             write_json(out / LR_FILE, {"lr": p.lr, "source": "params.yaml"})
             return
         s = set_up(params, name)
-        test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
+        with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
+            test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
         write_json(out / LR_FILE, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
                                    "iterations": len(test.lrs)})
         write_csv(out / "range_test.csv", ["lr", "loss", "smoothed_loss"],
@@ -137,6 +138,11 @@ def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any
     return Trained(result, s.model.state_dict(), feature_seconds)
 
 
+def batch_size_key(params: Params, name: str) -> str:
+    """Where this variant's batch size is set: under the variant, or in train."""
+    return f"variants.{name}.batch_size" if "batch_size" in (params.variants[name] or {}) else "train.batch_size"
+
+
 def resume_store(name: str, seed: int, p: TrainParams, device: torch.device) -> ResumeStore:
     """Where an interrupted training of `name` left its state, keyed by everything that
     decides the result: the params (lr resolved), the seed, the device kind and the data."""
@@ -165,7 +171,8 @@ def train_variant(params: Params, name: str) -> FitResult:
             mlflow.log_metrics({k: v for k, v in record.as_dict().items() if k != "epoch"},
                                step=record.epoch)
 
-        trained = fit_variant(s, p, params.seed, name, on_epoch=on_epoch, store=store, resume=resume)
+        with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
+            trained = fit_variant(s, p, params.seed, name, on_epoch=on_epoch, store=store, resume=resume)
         result = trained.result
         card = ModelCard(model=p.model, in_channels=data.channels, image_size=data.image_size,
                          classes=data.classes, mean=s.mean, std=s.std)
