@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,38 +21,12 @@ import yaml
 from PIL import Image
 
 from cnnlab.io import read_json
-from tests.conftest import ROOT
+from tests.fresh_repo import copy_repository, env, sh
 
 pytestmark = pytest.mark.slow
 
 VARIANTS = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
 EPOCHS = 2
-
-
-def env() -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
-    e.update(DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="cnnlab test", GIT_AUTHOR_EMAIL="test@cnnlab.invalid",
-             GIT_COMMITTER_NAME="cnnlab test", GIT_COMMITTER_EMAIL="test@cnnlab.invalid")
-    return e
-
-
-def sh(repo: Path, *cmd: str, timeout: int = 900) -> str:
-    result = subprocess.run(cmd, cwd=repo, env=env(), capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
-                             f"{result.stderr[-4000:]}")
-    return result.stdout + result.stderr
-
-
-def copy_repository(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,27 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+@contextlib.contextmanager
+def store_lock() -> Iterator[None]:
+    """One process at a time sets the store up. Two queued experiments (`dvc queue start
+    -j 2`) that both find no mlflow.db would otherwise both run MLflow's table migrations
+    and both create the experiment; one of them fails ("Online migration expected to
+    match one row")."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no queue workers in parallel to guard against
+        yield
+        return
+    lock = store_root() / ".cnnlab" / "mlflow.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _mlflow():
     import logging
 
@@ -46,8 +67,9 @@ def _mlflow():
     # Alembic's migration chatter on a new store is noise in a pipeline log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri())
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        mlflow.create_experiment(EXPERIMENT, artifact_location=(store_root() / "mlruns").as_uri())
+    with store_lock():
+        if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+            mlflow.create_experiment(EXPERIMENT, artifact_location=(store_root() / "mlruns").as_uri())
     mlflow.set_experiment(EXPERIMENT)
     return mlflow
 
