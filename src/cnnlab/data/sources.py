@@ -22,6 +22,7 @@ from cnnlab.data.canonical import ImageSet, conform
 from cnnlab.data.folder import load_folder
 from cnnlab.data.shapes import MIN_SIZE, make_shapes
 from cnnlab.downloads import downloading_into
+from cnnlab.io import sweep_stale, temp_prefix
 from cnnlab.params import DataParams
 
 def load_digits_set() -> ImageSet:
@@ -48,7 +49,8 @@ def ensure_downloaded(name: str, download: Download, download_dir: Path) -> None
     """Files already in download_dir are used as they are; otherwise download them.
 
     The download goes into a private staging folder and is moved in only when
-    complete; on failure nothing is left behind (download_dir too, if this made it)."""
+    complete (torchvision checks each archive's published MD5 on the way); on failure
+    nothing is left behind (download_dir too, if this made it)."""
     if download.present(download_dir):
         return
 
@@ -60,7 +62,9 @@ def ensure_downloaded(name: str, download: Download, download_dir: Path) -> None
                 f"folder or archive of class subfolders (README, 'Your own images').")
 
     with downloading_into(download_dir, explain):
-        staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=download_dir))
+        # Named after this process, so the next run sweeps away what a killed download left.
+        sweep_stale(download_dir / name)
+        staging = Path(tempfile.mkdtemp(prefix=temp_prefix(download_dir / name), dir=download_dir))
         try:
             download.fetch(staging)
             for entry in staging.iterdir():

@@ -317,6 +317,11 @@ def download_weights(arch: str, url: str, target: Path) -> None:
                 f"Fetch {url} on a machine with a network and put it there, or set model.weights_path to a "
                 f"local copy, or train from scratch with model.weights: none and model.freeze: none.")
 
+    # torchvision names each weights file after the start of its SHA-256 (resnet18-f37072fd.pth):
+    # the download is checked against it, as torchvision's own loader does.
+    published = torch.hub.HASH_REGEX.search(target.name)
     with downloading_into(target.parent, explain):
-        # torch writes to a temp file beside the target and renames it only when complete.
-        torch.hub.download_url_to_file(url, str(target), progress=False)
+        # torch writes to a temp file beside the target and renames it only when complete
+        # (and the hash matches); it removes the temp file otherwise.
+        torch.hub.download_url_to_file(url, str(target), hash_prefix=published.group(1) if published else None,
+                                       progress=False)
