@@ -99,3 +99,36 @@ def test_out_of_memory_in_a_real_training_run_names_the_variants_key(workspace, 
     with pytest.raises(UserError, match=r"batch size 24 \(variants.baseline.batch_size\): set "
                                         r"variants.baseline.batch_size to 12 or lower"):
         train_variant(params, "baseline")
+
+
+def test_a_loss_turning_nan_stops_naming_epoch_and_batch_and_keeps_the_last_good_epoch(workspace, monkeypatch,
+                                                                                        capsys):
+    from cnnlab import layout
+    from cnnlab.io import read_json
+    from cnnlab.models.convnet import ConvNet
+    from cnnlab.train.run import train_variant
+
+    params = workspace("baseline", epochs=3, batch_size=16)
+    full, rest = divmod(len(read_json(layout.SPLIT)["train"]), 16)
+    per_epoch = full + (rest > 1)  # a shuffled tail of one image is dropped (BatchNorm)
+    real_forward = ConvNet.forward
+    calls = {"train": 0}
+
+    def forward(self, x):  # the second epoch's first batch blows up
+        out = real_forward(self, x)
+        if self.training:
+            calls["train"] += 1
+            if calls["train"] == per_epoch + 1:
+                return out * float("nan")
+        return out
+
+    monkeypatch.setattr(ConvNet, "forward", forward)
+    with pytest.raises(UserError, match=r"diverged \(baseline\): loss is nan at epoch 2, batch 1"):
+        train_variant(params, "baseline")
+    saved = torch.load(layout.resume_file("baseline"), weights_only=True)
+    assert len(saved["history"]) == 1  # the last good epoch is kept
+
+    monkeypatch.setattr(ConvNet, "forward", real_forward)
+    result = train_variant(params, "baseline")
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    assert len(result.history) == 3 and result.resumed_from == 1

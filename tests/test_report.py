@@ -74,6 +74,7 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert "| small_filters | 0.9400 | 0.9500 |" in md
     assert "Best test accuracy: small_filters (95.00%)" in md
     assert "20 train, 5 val, 5 test" in md
+    assert "Data: skipped" not in md  # nothing was skipped
     for name in ("baseline", "small_filters"):
         assert f"## {name}" in md and f"variants/{name}/saliency/methods.png" in md
         assert f"<h2>{name}</h2>" in html
@@ -82,6 +83,21 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert html.count("data:image/png;base64,") == 1 + 4 * 2
     assert not re.search(r'src="(?!data:)', html)
     Image.open(tmp_path / "reports" / "curves.png").verify()
+
+
+def test_skipped_source_files_are_one_line_in_the_report(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91})
+    write_json(tmp_path / layout.DOWNLOAD_METRICS, {"images": 30, "classes": 3, "skipped": {
+        "total": 3, "empty": 0, "not_an_image": 1, "truncated": 2, "too_large": 0}})
+    build_report(dataclasses.replace(repo_params, active=["baseline"]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    lines = [line for line in md.splitlines() if "skipped" in line]
+    assert lines == ["Data: skipped 3 of 33 image files that are not usable images (1 not an image, 2 truncated); "
+                     "each is listed with its reason in data/raw/skipped.csv."]
 
 
 def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_path, monkeypatch, repo_params):

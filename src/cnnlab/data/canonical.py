@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnlab.data.decode import BAD_KINDS
 from cnnlab.io import replace_dir, write_csv
 from cnnlab.layout import require
 
@@ -177,8 +178,6 @@ def read_skipped(path: Path) -> list[SkippedFile]:
 
 def download_metrics(data: ImageSet) -> dict:
     """What the download stage counts: images kept, classes, and files skipped by kind."""
-    from cnnlab.data.decode import BAD_KINDS
-
     kinds = {kind: sum(s.kind == kind for s in data.skipped) for kind in BAD_KINDS}
     return {"images": len(data.labels), "classes": len(data.classes),
             "skipped": {"total": len(data.skipped), **kinds}}
@@ -189,6 +188,6 @@ def skipped_line(metrics: dict, listed_in: str) -> str | None:
     skipped = metrics["skipped"]
     if not skipped["total"]:
         return None
-    kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in skipped.items() if kind != "total" and n)
+    kinds = ", ".join(f"{skipped[kind]} {kind.replace('_', ' ')}" for kind in BAD_KINDS if skipped.get(kind))
     return (f"skipped {skipped['total']} of {metrics['images'] + skipped['total']:,} image files that are "
             f"not usable images ({kinds}); each is listed with its reason in {listed_in}")
