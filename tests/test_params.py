@@ -23,6 +23,8 @@ def test_every_active_variant_resolves_with_its_overrides_on_the_defaults(repo_p
     assert small.model.args.channels == base.model.args.channels
     assert {v.train.optimizer for v in map(repo_params.variant, repo_params.active)} == {"adam"}
     assert aug.train.augment.hflip and aug.train.augment.crop_padding > 0 and aug.train.augment.color_jitter > 0
+    # as the original: augmentation on the dropout_all model
+    assert aug.model.args == repo_params.variant("dropout_all").model.args
     assert not base.train.augment.active
 
 

@@ -81,7 +81,7 @@ def test_confusion_counts_sum_to_the_test_size(repo):
 
 
 def test_pictures_decode_and_are_not_blank(repo):
-    pictures = [repo / "reports/curves.png"] + [
+    pictures = [repo / "reports/curves.png", repo / "reports/accuracy.png"] + [
         repo / f"reports/variants/{v}/{name}.png" for v in VARIANTS
         for name in ("confusion", "misclassified", "saliency/methods", "saliency/targets",
                      "saliency/sample_occlusion")]
@@ -123,8 +123,16 @@ def test_report_names_every_variant_and_embeds_its_pictures(repo):
     for v in VARIANTS:
         assert f"| {v} |" in md and f"<h2>{v}</h2>" in html
     mistakes = sum((repo / f"reports/variants/{v}/saliency/mistakes.png").exists() for v in VARIANTS)
-    assert html.count("data:image/png;base64,") == 1 + 4 * len(VARIANTS) + mistakes
+    assert html.count("data:image/png;base64,") == 2 + 4 * len(VARIANTS) + mistakes
     assert "| baseline | occlusion |" in md and "reference (ignores the model)" in md
+    # every original claim, with a verdict on this run or "not run"
+    from cnnlab.compare.claims import load_claims
+
+    section = md.split("## Does it hold up?")[1].split("\n## ")[0]
+    for claim in load_claims(repo / "claims.yaml"):
+        row = next(line for line in section.splitlines() if line.startswith(f"| {claim.claim} |"))
+        assert row.split(" | ")[-2] in ("REPRODUCED", "CONTRADICTED", "inconclusive", "not run"), row
+    assert "judged on digits, not cifar10" in section
 
 
 def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):
@@ -232,6 +240,10 @@ def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     for v in VARIANTS:
         entry = diff[f"reports/variants/{v}/metrics.json"]["test_accuracy"]
         assert entry["old"] == pytest.approx(adam_acc[v]) and entry["new"] == pytest.approx(sgd_acc[v])
+    # cnnlab compare: the experiment's baseline (in the workspace) against the committed one
+    compared = sh(repo, "cnnlab", "compare", "baseline", "baseline@HEAD").splitlines()
+    assert compared[0].startswith("baseline ") and compared[1].startswith("baseline@HEAD ")
+    assert compared[-1].startswith("verdict on 'baseline beats baseline@HEAD': ")
     # the experiment's runs are in MLflow too, tagged with its name
     from mlflow.tracking import MlflowClient
 

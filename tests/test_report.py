@@ -1,4 +1,5 @@
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from cnnlab import layout
 from cnnlab.io import write_csv, write_json
 from cnnlab.report.build import build_report
 from cnnlab.report.document import Heading, Image as Img, Table, Text, to_html, to_markdown
+from tests.conftest import ROOT
 
 
 def test_markdown_and_html_render_the_same_blocks(tmp_path):
@@ -25,8 +27,14 @@ def test_markdown_and_html_render_the_same_blocks(tmp_path):
     assert base64.b64decode(embedded) == png.read_bytes()
 
 
+TEST_IMAGES = 200
+
+
 def fake_outputs(root: Path, variants: dict[str, float]) -> None:
     """What the per-variant stages leave behind, with given test accuracies."""
+    import shutil
+
+    shutil.copy(ROOT / "claims.yaml", root / "claims.yaml")
     (root / "data" / "raw").mkdir(parents=True)
     write_json(root / layout.RAW / "meta.json", {"source": "digits (scikit-learn)", "count": 30, "image_size": 8,
                                                  "channels": 1, "classes": ["a", "b", "c"]})
@@ -42,7 +50,10 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         write_csv(mdir / "history.csv", ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"],
                   [[1, 1.0, 0.5, 1.1, 0.4, 0.001], [2, 0.5, 0.8, 0.6, acc - 0.01, 0.001]])
         write_json(rdir / "metrics.json", {"test_accuracy": acc, "test_loss": 0.4, "test_macro_f1": acc,
-                                           "test_size": 5})
+                                           "test_size": TEST_IMAGES})
+        right = round(acc * TEST_IMAGES)  # the first `right` test images, so the better variant's set holds the other's
+        write_csv(rdir / "predictions.csv", ["index", "actual", "predicted", "confidence"],
+                  [[i, 0, 0 if i < right else 1, 0.9] for i in range(TEST_IMAGES)])
         write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
         row = {"deletion_auc": 0.125, "insertion_auc": 0.75, "randomisation_rank_correlation": 0.1,
                "passes_randomisation": True, "reference": False}
@@ -67,7 +78,14 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     build_report(params)
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
-    assert "| baseline | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    assert "| baseline | 0.9000 | 0.9100 | [0.8615, 0.9458] | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    assert "95% intervals of test accuracy: exact binomial over 200 test images, one seed." in md
+    assert "under-trained" not in md  # both had their best epoch before the last
+    # every original claim, with a verdict or "not run"
+    assert ("| stacked 3x3 filters beat the 5x5 baseline | small_filters 73, baseline 69 (validation accuracy) | "
+            "small_filters 95.0 [91.0, 97.6] vs baseline 91.0 [86.1, 94.6]; difference +4.0 [+1.0, +4.0] points") in md
+    assert "| REPRODUCED | judged on digits, not cifar10 |" in md and "1 reproduced, 10 not run." in md
+    assert "| ResNet-18 reaches 91% test accuracy within 20 epochs | resnet18 91 (test accuracy) | - | not run |" in md
     assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | passes |" in md
     assert "| baseline | occlusion | 0.125 | 0.750 | +0.80 | FAILS: maps ignore the weights |" in md
     assert "| small_filters | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) |" in md
@@ -78,11 +96,26 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     for name in ("baseline", "small_filters"):
         assert f"## {name}" in md and f"variants/{name}/saliency/methods.png" in md
         assert f"<h2>{name}</h2>" in html
-    assert "dropout_all" not in md  # only what is active
+    assert "## dropout_all" not in md and "| dropout_all |" not in md  # only what is active
     # self-contained: every image inline, nothing fetched from elsewhere
-    assert html.count("data:image/png;base64,") == 1 + 4 * 2
+    assert html.count("data:image/png;base64,") == 2 + 4 * 2
     assert not re.search(r'src="(?!data:)', html)
     Image.open(tmp_path / "reports" / "curves.png").verify()
+
+
+def test_a_variant_whose_best_epoch_was_its_last_is_flagged(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
+    metrics = tmp_path / layout.model_dir("small_filters") / "metrics.json"
+    write_json(metrics, {**json.loads(metrics.read_text()), "epochs_trained": 2})  # best epoch 2 of 2
+    build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    assert "| small_filters (under-trained?) | 0.9400 |" in md and "| baseline | 0.9000 |" in md
+    assert "Possibly under-trained (the best validation epoch was the last one; more epochs might still help): " \
+           "small_filters." in md
 
 
 def test_skipped_source_files_are_one_line_in_the_report(tmp_path, monkeypatch, repo_params):
@@ -117,7 +150,7 @@ def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_p
     assert "Best epoch 2 of 4 trained" in md and "Learning rate 0.0123." in md
     assert "](../models/baseline/lr_find/range_test.png)" in md
     assert base64.b64encode(picture.read_bytes()).decode() in html
-    assert html.count("data:image/png;base64,") == 1 + 4 * 2 + 1  # only baseline ran the test
+    assert html.count("data:image/png;base64,") == 2 + 4 * 2 + 1  # only baseline ran the test
 
 
 def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, repo_params):

@@ -28,6 +28,13 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", type=Path, default=Path("explanations"), help="output folder (default: explanations)")
     ex.add_argument("--top", type=int, default=5, help="how many classes to print (default: 5)")
     ex.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    cp = sub.add_parser("compare", help="is variant A really better than B? (intervals and a verdict)",
+                        description="The paired comparison of two evaluated variants on the same test images: "
+                                    "both accuracies with 95% intervals, the difference with its interval, the "
+                                    "exact McNemar test, and the verdict. NAME is a variant of this workspace "
+                                    "(baseline) or VARIANT@EXPERIMENT (baseline@sgd; any git revision works).")
+    cp.add_argument("a", metavar="A")
+    cp.add_argument("b", metavar="B")
     return ap
 
 
@@ -38,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             from cnnlab.explain.image import explain_files  # torch loads only when needed
 
             explain_files(args.images, args.model, args.method, args.target, args.out, args.top, args.device)
+        elif args.command == "compare":
+            from cnnlab.compare.command import run_compare
+
+            run_compare(args.a, args.b)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

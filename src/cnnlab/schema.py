@@ -27,39 +27,39 @@ def bounded(default: Any, *, ge: float | None = None, gt: float | None = None,
     return dataclasses.field(default=default, metadata={"bounds": bounds})
 
 
-def fail(key: str, problem: str) -> UserError:
+def fail(key: str, problem: str, file: str = "params.yaml") -> UserError:
     end = "" if problem.endswith("?") else "."
-    return UserError(f"params.yaml: {key} {problem}{end} Fix it in params.yaml "
-                     f"(or pass -S {key}=... to dvc exp run).")
+    remedy = " (or pass -S {key}=... to dvc exp run)".format(key=key) if file == "params.yaml" else ""
+    return UserError(f"{file}: {key} {problem}{end} Fix it in {file}{remedy}.")
 
 
-def build(cls: type[T], raw: Any, where: str) -> T:
-    """Build dataclass ``cls`` from mapping ``raw``; ``where`` is its dotted key."""
+def build(cls: type[T], raw: Any, where: str, file: str = "params.yaml") -> T:
+    """Build dataclass ``cls`` from mapping ``raw``; ``where`` is its dotted key in ``file``."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise fail(where, f"must be a mapping of keys, got {raw!r}")
+        raise fail(where, f"must be a mapping of keys, got {raw!r}", file)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:
             hint = difflib.get_close_matches(str(key), fields, n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known keys: {', '.join(fields)}"
-            raise fail(f"{where}.{key}", f"is not a known key{suggestion}")
+            raise fail(f"{where}.{key}" if where else str(key), f"is not a known key{suggestion}", file)
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, f in fields.items():
         key = f"{where}.{name}" if where else name
         if name not in raw:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise fail(key, "is missing")
+                raise fail(key, "is missing", file)
             continue
-        value = coerce(hints[name], raw[name], key)
-        check_bounds(value, f.metadata.get("bounds", {}), key)
+        value = coerce(hints[name], raw[name], key, file)
+        check_bounds(value, f.metadata.get("bounds", {}), key, file)
         kwargs[name] = value
     return cls(**kwargs)
 
 
-def check_bounds(value: Any, bounds: dict[str, float], key: str) -> None:
+def check_bounds(value: Any, bounds: dict[str, float], key: str, file: str = "params.yaml") -> None:
     values = value if isinstance(value, list) else [value]
     # Only numbers have bounds: a field may also allow a word, like saliency.fill: mean.
     for v in (v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)):
@@ -67,7 +67,7 @@ def check_bounds(value: Any, bounds: dict[str, float], key: str) -> None:
             ok = {"ge": v >= limit, "gt": v > limit, "le": v <= limit, "lt": v < limit}[op]
             if not ok:
                 sign = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[op]
-                raise fail(key, f"must be {sign} {limit}, got {value!r}")
+                raise fail(key, f"must be {sign} {limit}, got {value!r}", file)
 
 
 def describe(tp: Any) -> str:
@@ -83,33 +83,33 @@ def describe(tp: Any) -> str:
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
 
 
-def coerce(tp: Any, value: Any, key: str) -> Any:
+def coerce(tp: Any, value: Any, key: str, file: str = "params.yaml") -> Any:
     origin = get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return build(tp, value, key)
+        return build(tp, value, key, file)
     if tp is Any:
         return value
     if origin is Union:
         for option in get_args(tp):
             try:
-                return coerce(option, value, key)
+                return coerce(option, value, key, file)
             except UserError:
                 continue
-        raise fail(key, f"must be {describe(tp)}, got {value!r}")
+        raise fail(key, f"must be {describe(tp)}, got {value!r}", file)
     if origin is Literal:
         if value in get_args(tp) and type(value) in {type(a) for a in get_args(tp)}:
             return value
-        raise fail(key, f"must be {describe(tp)}, got {value!r}")
+        raise fail(key, f"must be {describe(tp)}, got {value!r}", file)
     if origin is list:
         if not isinstance(value, list):
-            raise fail(key, f"must be {describe(tp)}, got {value!r}")
+            raise fail(key, f"must be {describe(tp)}, got {value!r}", file)
         (item,) = get_args(tp)
-        return [coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [coerce(item, v, f"{key}[{i}]", file) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            raise fail(key, f"must be a mapping, got {value!r}")
+            raise fail(key, f"must be a mapping, got {value!r}", file)
         _, item = get_args(tp)
-        return {k: coerce(item, v, f"{key}.{k}") for k, v in value.items()}
+        return {k: coerce(item, v, f"{key}.{k}", file) for k, v in value.items()}
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -119,6 +119,6 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
     if ok is None:
         raise TypeError(f"schema cannot check type {tp!r} at {key}")
     if not ok:
-        raise fail(key, f"must be {describe(tp)}, got {value!r}")
+        raise fail(key, f"must be {describe(tp)}, got {value!r}", file)
     return float(value) if tp is float else value
 

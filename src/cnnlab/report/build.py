@@ -9,7 +9,10 @@ from pathlib import Path
 from cnnlab import layout, tracking
 from cnnlab.data.canonical import SKIPPED, skipped_line
 from cnnlab.errors import UserError
-from cnnlab.figures.results import curves_figure
+from cnnlab.compare.claims import CLAIMS_FILE, Judgement, judge_all, load_claims, original_numbers
+from cnnlab.compare.runs import workspace_scores
+from cnnlab.compare.stats import VERDICTS, Estimate, accuracy
+from cnnlab.figures.results import curves_figure, intervals_figure
 from cnnlab.io import read_json, save_figure, write_text
 from cnnlab.params import Params
 from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
@@ -48,14 +51,33 @@ def collect(params: Params, name: str) -> VariantResult:
                          read_json(needed[5]), read_history(needed[2]))
 
 
-def summary_table(results: list[VariantResult]) -> Table:
-    header = ["variant", "val acc", "test acc", "test loss", "parameters", "train time (s)",
-              "misclassified"]
-    rows = [[r.name, f"{r.train['val_accuracy']:.4f}", f"{r.test['test_accuracy']:.4f}",
+def summary_table(results: list[VariantResult], intervals: dict[str, Estimate]) -> Table:
+    header = ["variant", "val acc", "test acc", "test acc, 95% interval", "test loss", "parameters",
+              "train time (s)", "misclassified"]
+    rows = [[r.name + (" (under-trained?)" if under_trained(r) else ""), f"{r.train['val_accuracy']:.4f}",
+             f"{r.test['test_accuracy']:.4f}", f"[{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
              f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}",
              str(r.misclassified["misclassified"])]
             for r in results]
     return Table(header, rows)
+
+
+def under_trained(r: VariantResult) -> bool:
+    """Its best validation epoch was its last: more epochs might still have helped."""
+    return r.train["best_epoch"] == r.train.get("epochs_trained", 0) > 1
+
+
+def claims_blocks(judgements: list[Judgement]) -> list[Block]:
+    rows = [[j.claim.claim, original_numbers(j.claim), j.numbers or "-", j.verdict.upper() if j.verdict in
+             ("reproduced", "contradicted") else j.verdict, j.note or "-"] for j in judgements]
+    counts = {v: sum(j.verdict == v for j in judgements) for v in VERDICTS}
+    return [
+        Text(f"Each claim of the original write-ups ({CLAIMS_FILE}) against this run, on the test set: "
+             "reproduced when the 95% interval of the difference lies wholly on the claimed side, "
+             "contradicted when wholly on the other, inconclusive when it spans zero. "
+             + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + "."),
+        Table(["claim", "original (one run)", "cnnlab (95% intervals)", "verdict", "note"], rows),
+    ]
 
 
 def faithfulness_table(results: list[VariantResult]) -> Table:
@@ -87,7 +109,9 @@ def data_warnings() -> list[Block]:
     return [Text(f"Data: {line}.")] if line else []
 
 
-def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
+def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate],
+                 judgements: list[Judgement]) -> list[Block]:
+    method = next(iter(intervals.values())).method
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / "meta.json")
     best = max(results, key=lambda r: r.test["test_accuracy"])
@@ -100,8 +124,15 @@ def build_blocks(params: Params, results: list[VariantResult]) -> list[Block]:
              f"({best.test['test_accuracy']:.2%})."),
         *data_warnings(),
         Heading("Variants"),
-        summary_table(results),
+        summary_table(results, intervals),
+        Text(f"95% intervals of test accuracy: {method}."
+             + (f" Possibly under-trained (the best validation epoch was the last one; more epochs "
+                f"might still help): {', '.join(r.name for r in results if under_trained(r))}."
+                if any(under_trained(r) for r in results) else "")),
+        Image(Path("accuracy.png"), "test accuracy of every variant with its 95% interval"),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
+        Heading("Does it hold up?"),
+        *claims_blocks(judgements),
         Heading("Saliency: how faithful is each map?"),
         Text(f"On each variant's {results[0].saliency['images']} sampled test images. Deletion: the target's "
              "probability as the most salient pixels are removed first (set to the mean colour), integrated "
@@ -153,7 +184,12 @@ def publish(r: VariantResult) -> None:
 def build_report(params: Params) -> Path:
     results = [collect(params, name) for name in params.active]
     save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORTS / "curves.png")
-    blocks = build_blocks(params, results)
+    scores = workspace_scores(params)
+    intervals = {r.name: accuracy(scores.correct(r.name)) for r in results}
+    save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()},
+                                 next(iter(intervals.values())).method), layout.REPORTS / "accuracy.png")
+    judgements = judge_all(load_claims(), scores)
+    blocks = build_blocks(params, results, intervals, judgements)
     write_text(layout.REPORTS / "report.md", to_markdown(blocks))
     write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))
     for r in results:

@@ -209,4 +209,7 @@ def train_variant(params: Params, name: str) -> FitResult:
     print(f"{name}: best val accuracy {metrics['val_accuracy']:.4f} at epoch {result.best_epoch}"
           f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
           f"{timing['train_seconds']:.1f} s")
+    if result.best_epoch == len(result.history) and len(result.history) > 1:
+        print(f"{name}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
+              f"more epochs (epochs under variants.{name}) or a decaying schedule may still help.")
     return result

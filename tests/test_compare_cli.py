@@ -1,0 +1,48 @@
+"""`cnnlab compare A B` on evaluated variants of a workspace."""
+
+import pytest
+
+from cnnlab import layout
+from cnnlab.command import main
+from cnnlab.io import write_csv
+
+
+def predictions(name: str, right: int, total: int = 300) -> None:
+    write_csv(layout.variant_report_dir(name) / "predictions.csv", ["index", "actual", "predicted", "confidence"],
+              [[i, 1, 1 if i < right else 0, 0.9] for i in range(total)])
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    predictions("wide", 270)
+    predictions("narrow", 240)
+    predictions("twin", 268)
+    return tmp_path
+
+
+def test_a_clear_gap_is_reproduced_with_both_intervals(workspace, capsys):
+    assert main(["compare", "wide", "narrow"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "wide    90.0 [86.0, 93.2] % test accuracy"
+    assert out[1].startswith("narrow  80.0 [75.0, 84.4] %   (95% intervals: exact binomial over 300 test images")
+    assert out[2].startswith("wide - narrow: +10.0 [+7.7, +10.0] points (exact McNemar interval")
+    assert out[3] == "exact McNemar on seed 1 (30 vs 0 images only one got right): p = 1.86e-09"
+    assert out[-1] == "verdict on 'wide beats narrow': reproduced"
+
+
+def test_a_two_image_gap_is_inconclusive(workspace, capsys):
+    assert main(["compare", "wide", "twin"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "verdict on 'wide beats twin': inconclusive"
+
+
+def test_an_unknown_name_is_one_line_listing_the_known_ones(workspace, capsys):
+    assert main(["compare", "wid", "narrow"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: no evaluated variant 'wid' in this workspace; the ones there are: narrow, twin, wide.\n"
+
+
+def test_runs_on_different_test_images_are_refused(workspace, capsys):
+    predictions("other", 100, total=200)
+    assert main(["compare", "wide", "other"]) == 2
+    assert "tested on different images" in capsys.readouterr().err
