@@ -1,7 +1,7 @@
-"""train@V: train one variant, keep its best epoch on validation accuracy."""
+"""train@V: train one variant from the first training seed, keep its best epoch on validation accuracy."""
 
 from cnnlab.cli import run_stage
 from cnnlab.train.run import train_variant
 
 if __name__ == "__main__":
-    run_stage(train_variant, per_variant=True)
+    run_stage(train_variant, per_variant=True, seeded=True)

@@ -68,7 +68,7 @@ def test_a_close_call_on_one_seed_is_inconclusive_and_says_what_would_settle_it(
     a, b = rng.random((1, 300)) < 0.75, rng.random((1, 300)) < 0.75
     j = judge(pair(), scores({"a": a, "b": b}, dataset="digits"))
     assert j.verdict == "inconclusive"
-    assert j.note.startswith("judged on digits, not cifar10; 1 seed(s): the interval is the test set's sampling "
+    assert j.note.startswith("judged on digits, not cifar10; one seed: the interval is the test set's sampling "
                              "error alone; run 3 or more seeds")
 
 

@@ -79,3 +79,18 @@ def test_missing_or_broken_params_file_is_a_user_error(tmp_path):
     (tmp_path / "params.yaml").write_text("train: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_params(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("seeds, words", [([], "seeds is empty"), ([1, 2, 1], "seeds lists 1 more than once")])
+def test_training_seeds_must_be_listed_once_each(seeds, words):
+    raw = raw_params()
+    raw["seeds"] = seeds
+    with pytest.raises(UserError, match=words):
+        parse_params(raw)
+
+
+def test_a_repeat_run_of_an_unlisted_seed_says_where_to_add_it(repo_params):
+    from cnnlab.repeat import repeat_run
+
+    with pytest.raises(UserError, match=r"seed 5 is not under seeds in params.yaml \(42\); add it there"):
+        repeat_run(repo_params, "baseline", 5)

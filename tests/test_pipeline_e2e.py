@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import socket
 import subprocess
 import time
@@ -251,3 +252,40 @@ def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     tagged = client.search_runs(["1"], filter_string="tags.dvc_experiment = 'sgd'")
     assert sorted(r.data.tags["variant"] for r in tagged) == sorted(VARIANTS)
     assert {r.data.params["train.optimizer"] for r in tagged} == {"sgd"}
+
+
+def test_adding_a_seed_trains_only_its_runs_and_the_intervals_go_over_seeds(repo):
+    two = ["baseline", "small_filters"]
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params.update(active=two, seeds=[42, 7])
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    log = sh(repo, "dvc", "repro")
+    assert "Running stage 'train@" not in log  # the first seed's runs are train@V's, already there
+    assert sorted(re.findall(r"Running stage 'repeat@([\w-]+)'", log)) == [
+        "baseline-42", "baseline-7", "small_filters-42", "small_filters-7"]
+    weights = [repo / f"models/{v}/model.pt" for v in two] + [repo / f"runs/{v}/7/train/model.pt" for v in two]
+    before = {w: (w.stat().st_mtime_ns, w.read_bytes()) for w in weights}
+
+    params["seeds"] = [42, 7, 3]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    log = sh(repo, "dvc", "repro")
+    assert sorted(re.findall(r"Running stage '((?:train|repeat)@[\w-]+)'", log)) == [
+        "repeat@baseline-3", "repeat@small_filters-3"]
+    assert {w: (w.stat().st_mtime_ns, w.read_bytes()) for w in weights} == before  # untouched
+
+    md = (repo / "reports/report.md").read_text()
+    assert "Training seeds: 42, 7, 3. 95% intervals of test accuracy: t over 3 seeds." in md
+    summary = read_json(repo / "reports/summary.json")
+    assert summary["baseline"]["seeds"] == 3 and summary["baseline"]["test_accuracy_std"] >= 0
+    shown = json.loads(sh(repo, "dvc", "metrics", "show", "--json"))
+    assert "test_accuracy_mean" in next(iter(shown.values()))["data"]["reports/summary.json"]["data"]["baseline"]
+    compared = sh(repo, "cnnlab", "compare", "small_filters", "baseline").splitlines()
+    assert "(95% intervals: t over 3 seeds)" in compared[1]
+    assert re.fullmatch(r"P\(small_filters beats baseline on a new seed\): [01]\.\d\d", compared[4])
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    for v in two:
+        runs = client.search_runs(["1"], filter_string=f"tags.variant = '{v}' and tags.seed = '3'")
+        assert [r.info.run_name for r in runs] == [f"{v} seed 3"]

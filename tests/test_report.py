@@ -52,8 +52,11 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         write_json(rdir / "metrics.json", {"test_accuracy": acc, "test_loss": 0.4, "test_macro_f1": acc,
                                            "test_size": TEST_IMAGES})
         right = round(acc * TEST_IMAGES)  # the first `right` test images, so the better variant's set holds the other's
-        write_csv(rdir / "predictions.csv", ["index", "actual", "predicted", "confidence"],
-                  [[i, 0, 0 if i < right else 1, 0.9] for i in range(TEST_IMAGES)])
+        rows = [[i, 0, 0 if i < right else 1, 0.9] for i in range(TEST_IMAGES)]
+        write_csv(rdir / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
+        run = root / layout.run_dir(name, 42)  # repeat@V-42: the first (and only) seed's run
+        write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
+        write_json(run / "train" / "timing.json", {"train_seconds": 3.5})
         write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
         row = {"deletion_auc": 0.125, "insertion_auc": 0.75, "randomisation_rank_correlation": 0.1,
                "passes_randomisation": True, "reference": False}
@@ -78,8 +81,15 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     build_report(params)
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
-    assert "| baseline | 0.9000 | 0.9100 | [0.8615, 0.9458] | 0.4000 | 1,234 | 3.5 | 2 |" in md
-    assert "95% intervals of test accuracy: exact binomial over 200 test images, one seed." in md
+    assert "| baseline | 0.9000 | 0.9100 | 0.9100 [0.8615, 0.9458] | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    assert "Training seeds: 42. 95% intervals of test accuracy: exact binomial over 200 test images, one seed " \
+           "(the test set's sampling error alone" in md
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    from scipy.stats import binomtest
+
+    exact = binomtest(182, TEST_IMAGES).proportion_ci(0.95, method="exact")
+    assert summary["baseline"] == {"test_accuracy_mean": 0.91, "test_accuracy_low": round(exact.low, 6),
+                                   "test_accuracy_high": round(exact.high, 6), "seeds": 1}
     assert "under-trained" not in md  # both had their best epoch before the last
     # every original claim, with a verdict or "not run"
     assert ("| stacked 3x3 filters beat the 5x5 baseline | small_filters 73, baseline 69 (validation accuracy) | "

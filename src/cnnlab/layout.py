@@ -23,8 +23,16 @@ def lr_find_dir(variant: str) -> Path:
     return MODELS / variant / "lr_find"
 
 
-def resume_file(variant: str) -> Path:
-    return RESUME / f"{variant}.pt"
+def resume_file(variant: str, seed: int | None = None) -> Path:
+    return RESUME / (f"{variant}.pt" if seed is None else f"{variant}-{seed}.pt")
+
+
+# One folder per (variant, training seed): what the statistics over seeds read.
+RUNS = Path("runs")
+
+
+def run_dir(variant: str, seed: int) -> Path:
+    return RUNS / variant / str(seed)
 
 
 def variant_report_dir(variant: str) -> Path:

@@ -146,7 +146,11 @@ class Params:
     train: dict[str, Any]
     active: list[str]
     variants: dict[str, dict[str, Any]]
+    # The split's seed, and the sampling of images to explain.
     seed: int = 42
+    # Training seeds: each (variant, seed) is a run of its own (weights, data order,
+    # augmentation, dropout). The first is train@V's; statistics use all of them.
+    seeds: list[int] = field(default_factory=lambda: [42])
     data: DataParams = field(default_factory=DataParams)
     split: SplitParams = field(default_factory=SplitParams)
     saliency: SaliencyParams = field(default_factory=SaliencyParams)
@@ -214,6 +218,12 @@ def parse_params(raw: Any) -> Params:
                             f"(known: {', '.join(params.variants)}). Add it or remove it from active.")
     for name in params.variants:  # every one, so a typo surfaces before it is made active
         resolve_variant(params, name)
+    if not params.seeds:
+        raise UserError("params.yaml: seeds is empty; list at least one training seed, e.g. seeds: [42].")
+    if len(set(params.seeds)) != len(params.seeds):
+        twice = sorted({s for s in params.seeds if params.seeds.count(s) > 1})
+        raise UserError(f"params.yaml: seeds lists {', '.join(map(str, twice))} more than once; "
+                        f"list each seed once.")
     if params.lr_find.start_lr >= params.lr_find.end_lr:
         raise UserError(f"params.yaml: lr_find.start_lr ({params.lr_find.start_lr:g}) must be below "
                         f"lr_find.end_lr ({params.lr_find.end_lr:g}).")

@@ -75,17 +75,21 @@ def _mlflow():
 
 
 @contextlib.contextmanager
-def start_run(variant: str, params: dict[str, Any], model_dir: Path, resume_run: str | None = None) -> Iterator[Any]:
-    """Open a fresh run for a training of `variant` (or carry on with `resume_run`, the
-    run of an interrupted training); its id is kept in model_dir."""
+def start_run(variant: str, params: dict[str, Any], model_dir: Path, resume_run: str | None = None,
+              seed: int | None = None, run_name: str | None = None) -> Iterator[Any]:
+    """Open a fresh run for a training of `variant` from training seed `seed` (or carry on
+    with `resume_run`, the run of an interrupted training); its id is kept in model_dir.
+    Runs are tagged with their variant and seed, so the UI groups a variant's seeds."""
     mlflow = _mlflow()
     if resume_run is not None and not _exists(mlflow, resume_run):
         resume_run = None
     tags = {"variant": variant, "stage": "train"}
+    if seed is not None:
+        tags["seed"] = str(seed)
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
     opened = (mlflow.start_run(run_id=resume_run) if resume_run is not None
-              else mlflow.start_run(run_name=variant, tags=tags))
+              else mlflow.start_run(run_name=run_name or variant, tags=tags))
     with opened as run:
         if resume_run is None:
             mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -39,7 +40,8 @@ class Trained:
         return self.normalizer(self.prepared.data.images[rows].to(self.device).float() / 255.0)
 
 
-def load_trained(params: Params, variant: str) -> Trained:
+def load_trained(params: Params, variant: str, model_dir: Path | None = None) -> Trained:
+    """Variant's trained model (from models/VARIANT, or another run's folder) with its data."""
     device = pick_device(params.variant(variant).train.device)
-    model, card = load_checkpoint(layout.model_dir(variant), device)
+    model, card = load_checkpoint(layout.model_dir(variant) if model_dir is None else model_dir, device)
     return Trained(model, card, device, load_prepared())

@@ -108,7 +108,7 @@ def judge(c: Claim, scores: Scores) -> Judgement:
         est = accuracy(scores.correct(c.variant))
         shifted = Estimate(est.value - c.at_least / 100, est.low - c.at_least / 100, est.high - c.at_least / 100,
                            est.method, est.seeds, est.std)
-        numbers = f"{c.variant} {percent(est)}, {est.seeds} seed(s), {est.method}"
+        numbers = f"{c.variant} {percent(est)} ({est.method})"
         return Judgement(c, verdict(shifted), numbers, join(elsewhere, settle(shifted)))
     result = compare(scores.correct(c.better), scores.correct(c.worse))
     d = result.difference
@@ -123,11 +123,11 @@ def judge_time(c: Claim, scores: Scores, elsewhere: str) -> Judgement:
     fast, slow = scores.seconds(c.faster), scores.seconds(c.slower)
     if len(fast) != len(slow):
         raise ValueError(f"{c.faster} and {c.slower} have timings of different seeds")
-    numbers = f"{c.faster} {fast.mean():.1f} s vs {c.slower} {slow.mean():.1f} s, {len(fast)} seed(s)"
+    count = "one seed" if len(fast) == 1 else f"{len(fast)} seeds"
+    numbers = f"{c.faster} {fast.mean():.1f} s vs {c.slower} {slow.mean():.1f} s, {count}"
     if len(fast) < MIN_SEEDS:
         return Judgement(c, "inconclusive", numbers,
-                         join(elsewhere, f"one timing per seed and {len(fast)} seed(s): no interval; "
-                                         f"run {MIN_SEEDS} or more seeds"))
+                         join(elsewhere, f"{count}, one timing each: no interval; run {MIN_SEEDS} or more seeds"))
     saved = t_mean(slow - fast, f"paired t over {len(fast)} seeds")
     numbers += f"; {saved.value:.1f} s saved [{saved.low:.1f}, {saved.high:.1f}]"
     return Judgement(c, verdict(saved), numbers, join(elsewhere, settle(saved)))
@@ -137,8 +137,9 @@ def settle(d: Estimate) -> str:
     if verdict(d) != "inconclusive":
         return ""
     if d.seeds < MIN_SEEDS:
-        return (f"{d.seeds} seed(s): the interval is the test set's sampling error alone; run {MIN_SEEDS} or "
-                f"more seeds to measure seed-to-seed spread")
+        count = "one seed" if d.seeds == 1 else f"{d.seeds} seeds"
+        return (f"{count}: the interval is the test set's sampling error alone; run {MIN_SEEDS} or more seeds "
+                f"to measure seed-to-seed spread")
     needed = seeds_to_decide(d)
     return (f"about {needed} seeds in all would settle it at the spread measured" if needed
             else "no number of seeds would, at the difference measured")

@@ -1,7 +1,13 @@
 """What a run measured, as the statistics take it: per variant, who got which test image
-right (seeds x test images, in test-index order) and each seed's training time."""
+right (seeds x test images, in test-index order) and each seed's training time, read
+from runs/V/S/ (repeat@V-S) for every seed under `seeds`."""
 
 from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -10,29 +16,42 @@ from cnnlab.compare.claims import Scores, dataset_name
 from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import Params
-from cnnlab.predictions import read_predictions
+from cnnlab.predictions import PREDICTIONS
+from cnnlab.repeat import TEST, TRAIN
 
 
-def correct_on_test(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(test indices, right or wrong) of variant name's run, sorted by test index."""
-    rows = read_predictions(name)
+def right_or_wrong(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(test indices, right or wrong) from a predictions.csv's text, sorted by test index."""
+    rows = list(csv.DictReader(io.StringIO(text)))
     index = np.array([int(r["index"]) for r in rows], dtype=np.int64)
     right = np.array([r["actual"] == r["predicted"] for r in rows], dtype=bool)
     order = np.argsort(index)
     return index[order], right[order]
 
 
+def seed_matrix(name: str, seeds: list[int], read: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
+    """(test indices, seeds x test images of right or wrong) for variant name; read(path)
+    gives a file's text."""
+    runs = [right_or_wrong(read(str(layout.run_dir(name, s) / TEST / PREDICTIONS))) for s in seeds]
+    if any(not np.array_equal(index, runs[0][0]) for index, _ in runs):
+        raise UserError(f"the runs of {name} were tested on different images; re-run them (dvc repro).")
+    return runs[0][0], np.stack([right for _, right in runs])
+
+
+def read_local(path: str) -> str:
+    return layout.require(Path(path), "repeat").read_text(encoding="utf-8")
+
+
 def workspace_scores(params: Params) -> Scores:
-    """The scores of the active variants in this workspace (one seed each)."""
-    names = [v for v in params.active if (layout.variant_report_dir(v) / "predictions.csv").exists()]
-    correct, seconds, indices = {}, {}, {}
-    for name in names:
-        indices[name], right = correct_on_test(name)
-        correct[name] = right[None]
-        seconds[name] = np.array([read_json(layout.model_dir(name) / "timing.json")["train_seconds"]])
-    if len({tuple(i) for i in indices.values()}) > 1:
-        raise UserError("the variants' predictions are on different test images; re-run evaluate for all "
-                        "of them (dvc repro).")
+    """The scores of the active variants in this workspace, over every seed under `seeds`."""
+    names = [v for v in params.active
+             if all((layout.run_dir(v, s) / TEST / PREDICTIONS).exists() for s in params.seeds)]
+    matrices = {name: seed_matrix(name, params.seeds, read_local) for name in names}
+    if len({tuple(index) for index, _ in matrices.values()}) > 1:
+        raise UserError("the variants' runs are on different test images; re-run them all (dvc repro).")
+    correct = {name: m for name, (_, m) in matrices.items()}
+    seconds = {name: np.array([read_json(layout.run_dir(name, s) / TRAIN / "timing.json")["train_seconds"]
+                               for s in params.seeds]) for name in names}
     meta = read_json(layout.RAW / "meta.json")
     return Scores(lambda v: correct[v], lambda v: seconds[v], names,
                   dataset_name(params.data.dataset, meta["classes"]))

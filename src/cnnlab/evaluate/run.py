@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from cnnlab import layout
@@ -14,12 +16,15 @@ from cnnlab.predictions import PREDICTIONS, confident_mistakes, read_predictions
 from cnnlab.train.loop import predict
 from cnnlab.trained import load_trained
 
-def evaluate_variant(params: Params, name: str) -> Evaluation:
-    trained = load_trained(params, name)
+def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, out: Path | None = None
+                     ) -> Evaluation:
+    """Test metrics, predictions, per-class table and confusion matrix of the variant's model
+    (train@V's, or another run's from model_dir), into reports/variants/NAME or out."""
+    trained = load_trained(params, name, model_dir)
     card, prepared = trained.card, trained.prepared
     logits, labels = predict(trained.model, trained.loader("test"))
     result = evaluate_logits(logits, labels, card.classes)
-    out = layout.variant_report_dir(name)
+    out = layout.variant_report_dir(name) if out is None else out
     summary = result.summary()
     write_json(out / "metrics.json", summary)
     test_index = prepared.split["test"]

@@ -13,7 +13,7 @@ from cnnlab.compare.claims import CLAIMS_FILE, Judgement, judge_all, load_claims
 from cnnlab.compare.runs import workspace_scores
 from cnnlab.compare.stats import VERDICTS, Estimate, accuracy
 from cnnlab.figures.results import curves_figure, intervals_figure
-from cnnlab.io import read_json, save_figure, write_text
+from cnnlab.io import read_json, save_figure, write_json, write_text
 from cnnlab.params import Params
 from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
 
@@ -52,14 +52,27 @@ def collect(params: Params, name: str) -> VariantResult:
 
 
 def summary_table(results: list[VariantResult], intervals: dict[str, Estimate]) -> Table:
-    header = ["variant", "val acc", "test acc", "test acc, 95% interval", "test loss", "parameters",
-              "train time (s)", "misclassified"]
+    header = ["variant", "val acc", "test acc", "mean test acc over seeds [95% interval]", "test loss",
+              "parameters", "train time (s)", "misclassified"]
     rows = [[r.name + (" (under-trained?)" if under_trained(r) else ""), f"{r.train['val_accuracy']:.4f}",
-             f"{r.test['test_accuracy']:.4f}", f"[{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
+             f"{r.test['test_accuracy']:.4f}", f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
              f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}",
              str(r.misclassified["misclassified"])]
             for r in results]
     return Table(header, rows)
+
+
+def summary_metrics(intervals: dict[str, Estimate]) -> dict:
+    """Per variant: test accuracy over the training seeds, with its 95% interval (what
+    `dvc metrics show`, `dvc exp show` and `dvc metrics diff` carry)."""
+    out = {}
+    for name, e in intervals.items():
+        entry = {"test_accuracy_mean": round(e.value, 6), "test_accuracy_low": round(e.low, 6),
+                 "test_accuracy_high": round(e.high, 6), "seeds": e.seeds}
+        if e.std is not None:
+            entry["test_accuracy_std"] = round(e.std, 6)
+        out[name] = entry
+    return out
 
 
 def under_trained(r: VariantResult) -> bool:
@@ -125,7 +138,9 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         *data_warnings(),
         Heading("Variants"),
         summary_table(results, intervals),
-        Text(f"95% intervals of test accuracy: {method}."
+        Text(f"Training seeds: {', '.join(map(str, params.seeds))}. 95% intervals of test accuracy: {method}"
+             + (" (the test set's sampling error alone: add seeds to see how much a new seed moves a variant)"
+                if len(params.seeds) == 1 else "") + "."
              + (f" Possibly under-trained (the best validation epoch was the last one; more epochs "
                 f"might still help): {', '.join(r.name for r in results if under_trained(r))}."
                 if any(under_trained(r) for r in results) else "")),
@@ -189,6 +204,7 @@ def build_report(params: Params) -> Path:
     save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()},
                                  next(iter(intervals.values())).method), layout.REPORTS / "accuracy.png")
     judgements = judge_all(load_claims(), scores)
+    write_json(layout.REPORTS / "summary.json", summary_metrics(intervals))
     blocks = build_blocks(params, results, intervals, judgements)
     write_text(layout.REPORTS / "report.md", to_markdown(blocks))
     write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))

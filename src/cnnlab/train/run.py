@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -52,12 +53,13 @@ class Setup:
         return self.prepared.loader(split, size, self.device, stats=(self.mean, self.std))
 
 
-def set_up(params: Params, name: str) -> Setup:
+def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
+    """The variant's model (initialised from `seed`, by default the first training seed) and data."""
     variant = params.variant(name)
     device = pick_device(variant.train.device)
     prepared = load_prepared()
     data = prepared.data
-    seed_everything(params.seed)
+    seed_everything(params.seeds[0] if seed is None else seed)
     model = build_model(variant.model, data.channels, data.image_size, len(data.classes), pretrained=True)
     mean, std = input_stats(variant.model, data.channels) or (prepared.mean, prepared.std)
     return Setup(variant, device, prepared, model.to(device), list(mean), list(std))
@@ -143,28 +145,33 @@ def batch_size_key(params: Params, name: str) -> str:
     return f"variants.{name}.batch_size" if "batch_size" in (params.variants[name] or {}) else "train.batch_size"
 
 
-def resume_store(name: str, seed: int, p: TrainParams, device: torch.device) -> ResumeStore:
+def resume_store(name: str, seed: int, p: TrainParams, device: torch.device, first: bool = True) -> ResumeStore:
     """Where an interrupted training of `name` left its state, keyed by everything that
     decides the result: the params (lr resolved), the seed, the device kind and the data."""
-    return ResumeStore(layout.resume_file(name), fingerprint(
+    return ResumeStore(layout.resume_file(name, None if first else seed), fingerprint(
         name, seed, asdict(p), device.type,
         files=(layout.SPLIT, layout.STATS, layout.RAW / "meta.json", layout.RAW / "labels.npy")))
 
 
-def train_variant(params: Params, name: str) -> FitResult:
-    s = set_up(params, name)
+def train_variant(params: Params, name: str, seed: int | None = None, out: Path | None = None) -> FitResult:
+    """Train variant `name` from training seed `seed` into `out`: by default the first seed,
+    into models/NAME (train@V); another seed's run goes into its own folder (repeat@V-S)."""
+    first = seed is None or seed == params.seeds[0]
+    seed = params.seeds[0] if seed is None else seed
+    s = set_up(params, name, seed)
     p, lr_source = resolved(s.variant.train, name)
     data = s.prepared.data
-    out = layout.model_dir(name)
+    out = layout.model_dir(name) if out is None else out
     out.mkdir(parents=True, exist_ok=True)
-    store = resume_store(name, params.seed, p, s.device)
+    store = resume_store(name, seed, p, s.device, first)
     resume = store.load()
     if resume is not None:
         print(f"{name}: resuming after epoch {len(resume['history'])} of an interrupted training")
 
-    logged = {"variant": name, "seed": params.seed, "data": asdict(params.data),
+    logged = {"variant": name, "seed": seed, "split_seed": params.seed, "data": asdict(params.data),
               "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
-    with tracking.start_run(name, logged, out, resume["mlflow_run"] if resume else None) as mlflow:
+    with tracking.start_run(name, logged, out, resume["mlflow_run"] if resume else None, seed,
+                            name if first else f"{name} seed {seed}") as mlflow:
         store.extra["mlflow_run"] = mlflow.active_run().info.run_id
 
         def on_epoch(record: EpochRecord) -> None:
@@ -172,7 +179,7 @@ def train_variant(params: Params, name: str) -> FitResult:
                                step=record.epoch)
 
         with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
-            trained = fit_variant(s, p, params.seed, name, on_epoch=on_epoch, store=store, resume=resume)
+            trained = fit_variant(s, p, seed, name, on_epoch=on_epoch, store=store, resume=resume)
         result = trained.result
         card = ModelCard(model=p.model, in_channels=data.channels, image_size=data.image_size,
                          classes=data.classes, mean=s.mean, std=s.std)
@@ -206,7 +213,8 @@ def train_variant(params: Params, name: str) -> FitResult:
         if (layout.lr_find_dir(name) / "range_test.png").exists():
             mlflow.log_artifact(str(layout.lr_find_dir(name) / "range_test.png"))
     store.clear()
-    print(f"{name}: best val accuracy {metrics['val_accuracy']:.4f} at epoch {result.best_epoch}"
+    print(f"{name}{'' if first else f' (seed {seed})'}: best val accuracy {metrics['val_accuracy']:.4f} "
+          f"at epoch {result.best_epoch}"
           f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
           f"{timing['train_seconds']:.1f} s")
     if result.best_epoch == len(result.history) and len(result.history) > 1:
