@@ -260,9 +260,10 @@ def test_adding_a_seed_trains_only_its_runs_and_the_intervals_go_over_seeds(repo
     params.update(active=two, seeds=[42, 7])
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     log = sh(repo, "dvc", "repro")
-    assert "Running stage 'train@" not in log  # the first seed's runs are train@V's, already there
-    assert sorted(re.findall(r"Running stage 'repeat@([\w-]+)'", log)) == [
-        "baseline-42", "baseline-7", "small_filters-42", "small_filters-7"]
+    # The first seed's runs are train@V's (and repeat@V-42 copied them): only seed 7 trains.
+    assert sorted(re.findall(r"Running stage '((?:train|repeat)@[\w-]+)'", log)) == [
+        "repeat@baseline-7", "repeat@small_filters-7"]
+    assert sorted(p.name for p in (repo / "runs" / "baseline").iterdir()) == ["42", "7"]
     weights = [repo / f"models/{v}/model.pt" for v in two] + [repo / f"runs/{v}/7/train/model.pt" for v in two]
     before = {w: (w.stat().st_mtime_ns, w.read_bytes()) for w in weights}
 

@@ -18,7 +18,7 @@ def run_stage(main: Callable[..., object], *, per_variant: bool = False, seeded:
     if per_variant:
         parser.add_argument("--variant", required=True, help="a name under variants in params.yaml")
     if seeded:
-        parser.add_argument("--seed", type=int, required=True, help="a training seed listed under seeds")
+        parser.add_argument("--seed", type=int, help="a training seed listed under seeds (default: the first)")
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
     args = parser.parse_args()
     keep_freed_memory()

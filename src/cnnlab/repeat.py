@@ -22,7 +22,8 @@ TRAIN, TEST = "train", "test"
 FIRST_SEED_FILES = {TRAIN: ("metrics.json", "timing.json", "history.csv"), TEST: ("metrics.json", PREDICTIONS)}
 
 
-def repeat_run(params: Params, name: str, seed: int) -> Path:
+def repeat_run(params: Params, name: str, seed: int | None) -> Path:
+    seed = params.seeds[0] if seed is None else seed
     if seed not in params.seeds:
         raise UserError(f"seed {seed} is not under seeds in params.yaml ({', '.join(map(str, params.seeds))}); "
                         f"add it there (dvc repro then runs it).")
