@@ -26,7 +26,11 @@ from tests.fresh_repo import copy_repository, env, sh
 
 pytestmark = pytest.mark.slow
 
-VARIANTS = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
+LADDER = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
+# Three of the five default variants cover every code path the ladder has (two model
+# shapes, lr auto in the experiment, augmentation) at 3/5 of the time; `make pipeline`
+# runs all five on a fresh clone.
+VARIANTS = ["baseline", "small_filters", "augmented"]
 EPOCHS = 2
 
 
@@ -36,7 +40,8 @@ def repo(tmp_path_factory) -> Path:
     repo.mkdir()
     copy_repository(repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    assert params["active"] == VARIANTS
+    assert params["active"] == LADDER
+    params["active"] = VARIANTS
     params["train"]["epochs"] = EPOCHS
     params["variants"]["augmented"]["epochs"] = EPOCHS
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
