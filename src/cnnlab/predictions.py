@@ -4,6 +4,7 @@ instead of running the model over the test set again."""
 from __future__ import annotations
 
 import csv
+import io
 
 from cnnlab import layout
 
@@ -13,8 +14,12 @@ PREDICTIONS = "predictions.csv"
 def read_predictions(name: str) -> list[dict[str, str]]:
     """One row per test image: index (into data/raw), actual, predicted, confidence."""
     path = layout.require(layout.variant_report_dir(name) / PREDICTIONS, f"evaluate@{name}")
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    return parse_predictions(path.read_text(encoding="utf-8"))
+
+
+def parse_predictions(text: str) -> list[dict[str, str]]:
+    """The rows of a predictions.csv's text (read from the workspace or from DVC's cache)."""
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def confident_mistakes(rows: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -4,8 +4,6 @@ from runs/V/S/ (repeat@V-S) for every seed under `seeds`."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Callable
 
@@ -16,13 +14,13 @@ from cnnlab.compare.claims import Scores, dataset_name
 from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import Params
-from cnnlab.predictions import PREDICTIONS
+from cnnlab.predictions import PREDICTIONS, parse_predictions
 from cnnlab.repeat import TEST, TRAIN
 
 
 def right_or_wrong(text: str) -> tuple[np.ndarray, np.ndarray]:
     """(test indices, right or wrong) from a predictions.csv's text, sorted by test index."""
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = parse_predictions(text)
     index = np.array([int(r["index"]) for r in rows], dtype=np.int64)
     right = np.array([r["actual"] == r["predicted"] for r in rows], dtype=bool)
     order = np.argsort(index)

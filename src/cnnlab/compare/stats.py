@@ -46,9 +46,6 @@ class Estimate:
     seeds: int
     std: float | None  # across seeds; None with fewer than two
 
-    def contains(self, x: float) -> bool:
-        return self.low <= x <= self.high
-
 
 @dataclass(frozen=True)
 class Comparison:

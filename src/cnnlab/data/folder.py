@@ -142,11 +142,6 @@ def survey(path: Path) -> tuple[list[PurePosixPath], set[PurePosixPath]]:
     return images, folders
 
 
-def list_images(path: Path) -> list[PurePosixPath]:
-    """Relative paths of every image file under a directory or in an archive, in read order."""
-    return survey(path)[0]
-
-
 def wrapper_depth(paths: list[PurePosixPath]) -> int:
     """How many leading folders every file shares, down to class (or split) level."""
     depth = 0
