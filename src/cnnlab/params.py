@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
 
 from cnnlab.errors import UserError
 from cnnlab.models import ModelSpec, parse_model_spec
-from cnnlab.schema import bounded, build, fail
+from cnnlab.schema import bounded, build, fail, read_yaml
 
 
 @dataclass(frozen=True)
@@ -235,12 +234,7 @@ def parse_params(raw: Any) -> Params:
 
 def load_params(path: str | Path = "params.yaml") -> Params:
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path} not found; run from the repository root, where params.yaml lives.")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path} is not valid YAML: {exc}. Fix the syntax at the line shown.") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise UserError(f"{path} must be a mapping of sections (data, split, train, ...).")
     return parse_params(raw)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import typing
+from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import yaml
 
 from cnnlab.errors import UserError
 
@@ -25,6 +28,16 @@ def bounded(default: Any, *, ge: float | None = None, gt: float | None = None,
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata={"bounds": bounds})
     return dataclasses.field(default=default, metadata={"bounds": bounds})
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data, or one UserError saying the file is missing or where its syntax breaks."""
+    if not path.exists():
+        raise UserError(f"{path} not found; run from the repository root, where {path.name} lives.")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} is not valid YAML: {exc}. Fix the syntax at the line shown.") from None
 
 
 def fail(key: str, problem: str, file: str = "params.yaml") -> UserError:

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import yaml
 
 from cnnlab.compare.stats import MIN_SEEDS, Estimate, accuracy, compare, seeds_to_decide, t_mean, verdict
 from cnnlab.errors import UserError
-from cnnlab.schema import build
+from cnnlab.schema import build, read_yaml
 
 CLAIMS_FILE = Path("claims.yaml")
 # Datasets a folder source is recognised as, by its class names.
@@ -51,13 +50,7 @@ class ClaimsFile:
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
-    if not path.exists():
-        raise UserError(f"{path} not found; run from the repository root, where claims.yaml lives.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path} is not valid YAML: {exc}. Fix the syntax at the line shown.") from None
-    claims = build(ClaimsFile, raw, "", file=str(path)).claims
+    claims = build(ClaimsFile, read_yaml(path), "", file=str(path)).claims
     for i, c in enumerate(claims):
         kinds = [bool(c.better) and bool(c.worse), bool(c.faster) and bool(c.slower), bool(c.variant)]
         if sum(kinds) != 1 or len(c.variants) != (1 if c.variant else 2) or (c.variant and c.at_least <= 0):
@@ -123,7 +116,7 @@ def judge_time(c: Claim, scores: Scores, elsewhere: str) -> Judgement:
     fast, slow = scores.seconds(c.faster), scores.seconds(c.slower)
     if len(fast) != len(slow):
         raise ValueError(f"{c.faster} and {c.slower} have timings of different seeds")
-    count = "one seed" if len(fast) == 1 else f"{len(fast)} seeds"
+    count = seed_count(len(fast))
     numbers = f"{c.faster} {fast.mean():.1f} s vs {c.slower} {slow.mean():.1f} s, {count}"
     if len(fast) < MIN_SEEDS:
         return Judgement(c, "inconclusive", numbers,
@@ -133,12 +126,15 @@ def judge_time(c: Claim, scores: Scores, elsewhere: str) -> Judgement:
     return Judgement(c, verdict(saved), numbers, join(elsewhere, settle(saved)))
 
 
+def seed_count(n: int) -> str:
+    return "one seed" if n == 1 else f"{n} seeds"
+
+
 def settle(d: Estimate) -> str:
     if verdict(d) != "inconclusive":
         return ""
     if d.seeds < MIN_SEEDS:
-        count = "one seed" if d.seeds == 1 else f"{d.seeds} seeds"
-        return (f"{count}: the interval is the test set's sampling error alone; run {MIN_SEEDS} or more seeds "
+        return (f"{seed_count(d.seeds)}: the interval is the test set's sampling error alone; run {MIN_SEEDS} or more seeds "
                 f"to measure seed-to-seed spread")
     needed = seeds_to_decide(d)
     return (f"about {needed} seeds in all would settle it at the spread measured" if needed

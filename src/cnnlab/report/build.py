@@ -122,9 +122,9 @@ def data_warnings() -> list[Block]:
     return [Text(f"Data: {line}.")] if line else []
 
 
-def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate],
+def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
                  judgements: list[Judgement]) -> list[Block]:
-    method = next(iter(intervals.values())).method
+    """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / "meta.json")
     best = max(results, key=lambda r: r.test["test_accuracy"])
@@ -201,11 +201,12 @@ def build_report(params: Params) -> Path:
     save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORTS / "curves.png")
     scores = workspace_scores(params)
     intervals = {r.name: accuracy(scores.correct(r.name)) for r in results}
-    save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()},
-                                 next(iter(intervals.values())).method), layout.REPORTS / "accuracy.png")
+    method = next(iter(intervals.values())).method
+    save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method),
+                layout.REPORTS / "accuracy.png")
     judgements = judge_all(load_claims(), scores)
     write_json(layout.REPORTS / "summary.json", summary_metrics(intervals))
-    blocks = build_blocks(params, results, intervals, judgements)
+    blocks = build_blocks(params, results, intervals, method, judgements)
     write_text(layout.REPORTS / "report.md", to_markdown(blocks))
     write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
