@@ -1,4 +1,5 @@
-"""split: stratified train/val/test indices with the fixed seed."""
+"""split: stratified train/val/test indices with the fixed seed (the first training seed's
+under split.per_seed)."""
 
 from cnnlab import layout
 from cnnlab.cli import run_stage
@@ -9,7 +10,7 @@ from cnnlab.params import Params
 
 
 def main(params: Params) -> None:
-    split = make_split(load_imageset(layout.RAW), params.split, params.seed)
+    split = make_split(load_imageset(layout.RAW), params.split, params.split_seed())
     write_json(layout.SPLIT, split)
     print("split: " + ", ".join(f"{len(v)} {k}" for k, v in split.items()))
 

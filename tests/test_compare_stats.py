@@ -36,6 +36,42 @@ def test_two_seeds_bootstrap_the_per_image_mean_over_test_images():
     assert est.std == pytest.approx(correct.mean(axis=1).std(ddof=1))
 
 
+def test_two_seeds_on_their_own_splits_resample_the_images_within_each_seed():
+    """split.per_seed: column j is another image in each seed, so a per-image mean over
+    seeds means nothing; each seed's images are resampled on their own (scipy resamples
+    each sample independently) and the two seeds' accuracies averaged."""
+    rng = np.random.default_rng(16)
+    correct = np.stack([right_wrong(rng, p, 3000)[0] for p in (0.70, 0.74)])
+    est = accuracy(correct, same_images=False)
+    ref = st.bootstrap(tuple(correct.astype(float)), lambda x, y, axis=-1: (x.mean(axis) + y.mean(axis)) / 2,
+                       n_resamples=stats.RESAMPLES, method="percentile", vectorized=True, batch=stats.BATCH,
+                       rng=np.random.default_rng(stats.BOOTSTRAP_SEED))
+    assert (est.low, est.high) == pytest.approx((ref.confidence_interval.low, ref.confidence_interval.high))
+    assert est.value == pytest.approx(correct.mean()) and est.std == pytest.approx(correct.mean(1).std(ddof=1))
+    assert est.method == "bootstrap over 3,000 test images within each of 2 seeds (each its own split)"
+    # the sampling error of the mean of two independent accuracies
+    p1, p2 = correct.mean(1)
+    half = 1.96 * np.sqrt(p1 * (1 - p1) / 3000 + p2 * (1 - p2) / 3000) / 2
+    assert (est.high - est.low) / 2 == pytest.approx(half, rel=0.1)
+    # the images shared across seeds would be the other computation, over per-image means
+    assert (accuracy(correct).low, accuracy(correct).high) != pytest.approx((est.low, est.high), abs=1e-4)
+
+
+def test_two_seeds_on_their_own_splits_keep_to_the_nominal_rate(monkeypatch):
+    """Identical variants, each seed tested on its own images (A and B on the same ones
+    within a seed): the within-seed paired bootstrap calls a difference at most 5% of the time."""
+    monkeypatch.setattr(stats, "RESAMPLES", 1999)
+    rng = np.random.default_rng(17)
+    wrong = 0
+    for _ in range(300):
+        seeds = [identical_variants(rng, 1) for _ in range(2)]  # each seed: new images, new difficulties
+        a, b = (np.concatenate([pair[i] for pair in seeds]) for i in (0, 1))
+        result = compare(a, b, same_images=False)
+        assert result.difference.method.endswith("within each of 2 seeds (each its own split)")
+        wrong += verdict(result.difference) != "inconclusive"
+    assert wrong / 300 <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 300), wrong / 300
+
+
 def test_many_seeds_accuracy_is_students_t_over_seeds():
     rng = np.random.default_rng(2)
     correct = np.stack([right_wrong(rng, p, 500)[0] for p in (0.70, 0.72, 0.69, 0.71, 0.73)])

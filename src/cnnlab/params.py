@@ -46,6 +46,9 @@ class SplitParams:
     val_fraction: float = bounded(0.15, gt=0.0, lt=1.0)
     # Ignored when the source has an official test split.
     test_fraction: float = bounded(0.2, gt=0.0, lt=1.0)
+    # Each training seed draws its own split (data-sampling variance too), instead of
+    # every run sharing the one drawn from `seed`.
+    per_seed: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class Params:
     train: dict[str, Any]
     active: list[str]
     variants: dict[str, dict[str, Any]]
-    # The split's seed, and the sampling of images to explain.
+    # The split's seed (unless split.per_seed), and the sampling of images to explain.
     seed: int = 42
     # Training seeds: each (variant, seed) is a run of its own (weights, data order,
     # augmentation, dropout). The first is train@V's; statistics use all of them.
@@ -158,6 +161,17 @@ class Params:
 
     def variant(self, name: str) -> "Variant":
         return resolve_variant(self, name)
+
+    def split_seed(self, training_seed: int | None = None) -> int:
+        """The seed of the split that the run with this training seed (by default the first,
+        whose split is data/split.json) trains, validates and tests on."""
+        if not self.split.per_seed:
+            return self.seed
+        return self.seeds[0] if training_seed is None else training_seed
+
+    def draws_own_split(self, training_seed: int | None) -> bool:
+        """Whether that run's split is its own rather than data/split.json."""
+        return self.split_seed(training_seed) != self.split_seed()
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def repeat_run(params: Params, name: str, seed: int | None) -> Path:
         from cnnlab.train.run import train_variant
 
         train_variant(params, name, seed, tmp / TRAIN)
-        evaluate_variant(params, name, tmp / TRAIN, tmp / TEST)
+        evaluate_variant(params, name, tmp / TRAIN, tmp / TEST, seed)
 
     out = layout.run_dir(name, seed)
     replace_dir(out, fill)

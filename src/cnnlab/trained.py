@@ -40,8 +40,10 @@ class Trained:
         return self.normalizer(self.prepared.data.images[rows].to(self.device).float() / 255.0)
 
 
-def load_trained(params: Params, variant: str, model_dir: Path | None = None) -> Trained:
-    """Variant's trained model (from models/VARIANT, or another run's folder) with its data."""
+def load_trained(params: Params, variant: str, model_dir: Path | None = None, seed: int | None = None
+                 ) -> Trained:
+    """Variant's trained model (from models/VARIANT, or the run of training seed `seed` in
+    model_dir) with its data (that seed's split, under split.per_seed)."""
     device = pick_device(params.variant(variant).train.device)
     model, card = load_checkpoint(layout.model_dir(variant) if model_dir is None else model_dir, device)
-    return Trained(model, card, device, load_prepared())
+    return Trained(model, card, device, load_prepared(params, seed))

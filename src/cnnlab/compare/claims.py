@@ -69,6 +69,7 @@ class Scores:
     seconds: Callable[[str], np.ndarray]
     variants: list[str]  # those this run has results for
     dataset: str
+    same_images: bool = True  # every seed tested on the same images (not so under split.per_seed)
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,12 @@ def judge(c: Claim, scores: Scores) -> Judgement:
     if c.kind == "time":
         return judge_time(c, scores, elsewhere)
     if c.kind == "bar":
-        est = accuracy(scores.correct(c.variant))
+        est = accuracy(scores.correct(c.variant), scores.same_images)
         shifted = Estimate(est.value - c.at_least / 100, est.low - c.at_least / 100, est.high - c.at_least / 100,
                            est.method, est.seeds, est.std)
         numbers = f"{c.variant} {percent(est)} ({est.method})"
         return Judgement(c, verdict(shifted), numbers, join(elsewhere, settle(shifted)))
-    result = compare(scores.correct(c.better), scores.correct(c.worse))
+    result = compare(scores.correct(c.better), scores.correct(c.worse), scores.same_images)
     d = result.difference
     numbers = (f"{c.better} {percent(result.a)} vs {c.worse} {percent(result.b)}; difference "
                f"{percent(d, signed=True)} points ({d.method}; {result.test} p = {result.p_value:.3g}"

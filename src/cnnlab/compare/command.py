@@ -10,14 +10,14 @@ import numpy as np
 
 from cnnlab import layout
 from cnnlab.compare.claims import percent
-from cnnlab.compare.runs import read_local, seed_matrix
+from cnnlab.compare.runs import read_local, same_images, seed_matrix
 from cnnlab.compare.stats import compare, verdict
 from cnnlab.errors import UserError
 from cnnlab.params import load_params, parse_params
 
 
 def runs_of(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(test indices, seeds x test images of right or wrong) for NAME (VARIANT or VARIANT@REV)."""
+    """(seeds x test indices, seeds x test images of right or wrong) for NAME (VARIANT or VARIANT@REV)."""
     variant, _, rev = name.partition("@")
     if not rev:
         params = load_params()
@@ -40,13 +40,13 @@ def runs_of(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def compare_names(a: str, b: str) -> str:
     (index_a, runs_a), (index_b, runs_b) = runs_of(a), runs_of(b)
-    if not np.array_equal(index_a, index_b):
-        raise UserError(f"{a} and {b} were tested on different images (other data or split); only runs on "
-                        f"the same test set can be compared.")
     if len(runs_a) != len(runs_b):
         raise UserError(f"{a} and {b} were run on {len(runs_a)} and {len(runs_b)} seeds; pairing needs the "
                         f"same seeds (set seeds in params.yaml alike).")
-    result = compare(runs_a, runs_b)
+    if not np.array_equal(index_a, index_b):
+        raise UserError(f"{a} and {b} were tested on different images (other data or split); only runs on "
+                        f"the same test set can be compared.")
+    result = compare(runs_a, runs_b, same_images(index_a))
     d = result.difference
     width = max(len(a), len(b))
     return "\n".join([

@@ -1,6 +1,6 @@
 """What a run measured, as the statistics take it: per variant, who got which test image
-right (seeds x test images, in test-index order) and each seed's training time, read
-from runs/V/S/ (repeat@V-S) for every seed under `seeds`."""
+right (seeds x test images, each seed in test-index order) and each seed's training
+time, read from runs/V/S/ (repeat@V-S) for every seed under `seeds`."""
 
 from __future__ import annotations
 
@@ -28,12 +28,18 @@ def right_or_wrong(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def seed_matrix(name: str, seeds: list[int], read: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
-    """(test indices, seeds x test images of right or wrong) for variant name; read(path)
-    gives a file's text."""
+    """(seeds x test indices, seeds x test images of right or wrong) for variant name;
+    read(path) gives a file's text. The rows of indices are equal unless each seed drew
+    its own split (split.per_seed)."""
     runs = [right_or_wrong(read(str(layout.run_dir(name, s) / TEST / PREDICTIONS))) for s in seeds]
-    if any(not np.array_equal(index, runs[0][0]) for index, _ in runs):
-        raise UserError(f"the runs of {name} were tested on different images; re-run them (dvc repro).")
-    return runs[0][0], np.stack([right for _, right in runs])
+    if len({len(index) for index, _ in runs}) > 1:
+        raise UserError(f"the runs of {name} were tested on different numbers of images; re-run them (dvc repro).")
+    return np.stack([index for index, _ in runs]), np.stack([right for _, right in runs])
+
+
+def same_images(indices: np.ndarray) -> bool:
+    """Whether every seed (row) was tested on the same images."""
+    return bool(np.all(indices == indices[:1]))
 
 
 def read_local(path: str) -> str:
@@ -45,11 +51,12 @@ def workspace_scores(params: Params) -> Scores:
     names = [v for v in params.active
              if all((layout.run_dir(v, s) / TEST / PREDICTIONS).exists() for s in params.seeds)]
     matrices = {name: seed_matrix(name, params.seeds, read_local) for name in names}
-    if len({tuple(index) for index, _ in matrices.values()}) > 1:
+    if len({index.tobytes() for index, _ in matrices.values()}) > 1:
         raise UserError("the variants' runs are on different test images; re-run them all (dvc repro).")
     correct = {name: m for name, (_, m) in matrices.items()}
+    shared = all(same_images(index) for index, _ in matrices.values())
     seconds = {name: np.array([read_json(layout.run_dir(name, s) / TRAIN / "timing.json")["train_seconds"]
                                for s in params.seeds]) for name in names}
     meta = read_json(layout.RAW / "meta.json")
     return Scores(lambda v: correct[v], lambda v: seconds[v], names,
-                  dataset_name(params.data.dataset, meta["classes"]))
+                  dataset_name(params.data.dataset, meta["classes"]), shared)

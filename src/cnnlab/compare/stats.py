@@ -16,7 +16,10 @@ for everything compared.
   got right (the interval that goes with the exact McNemar test, so the two never
   disagree). A bootstrap over test images can: with 4 images only A got right and none
   only B, it excludes zero while McNemar's p is 0.125.
-- Two seeds: a bootstrap over test images of the per-image mean over both seeds.
+- Two seeds: a bootstrap over test images of the per-image mean over both seeds; when
+  each seed drew its own split (split.per_seed), column j is a different image in each
+  seed, so the images are resampled within each seed instead (scipy resamples each
+  sample on its own) and the statistic is the mean of the two seeds' means.
 
 Every resampling uses a fixed generator, so a report is byte-identical when re-run.
 """
@@ -85,8 +88,31 @@ def t_mean(values: np.ndarray, method: str) -> Estimate:
     return Estimate(mean, float(interval.low), float(interval.high), method, len(values), std)
 
 
-def accuracy(correct: np.ndarray) -> Estimate:
-    """Mean test accuracy over seeds, with its 95% interval."""
+def within_seeds_bootstrap(matrix: np.ndarray, method: str) -> Estimate:
+    """The mean of the seeds' means, each seed's images resampled on their own."""
+    rows = tuple(matrix)
+    mean = float(matrix.mean())
+    if all(np.all(row == rows[0][0]) for row in rows):
+        return Estimate(mean, mean, mean, method, len(rows), None)
+    result = stats.bootstrap(rows, lambda *samples, axis=-1: np.mean([x.mean(axis=axis) for x in samples], axis=0),
+                             confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile",
+                             vectorized=True, batch=BATCH, rng=np.random.default_rng(BOOTSTRAP_SEED))
+    interval = result.confidence_interval
+    return Estimate(mean, float(interval.low), float(interval.high), method, len(rows), None)
+
+
+def two_seed_bootstrap(per_image: np.ndarray, same_images: bool, what: str) -> Estimate:
+    """Two seeds: per_image is seeds x images (of right/wrong, or of A minus B)."""
+    seeds, images = per_image.shape
+    if same_images:
+        return bootstrap_mean(per_image.mean(axis=0), f"{what} over {images:,} test images, {seeds} seeds", seeds)
+    return within_seeds_bootstrap(per_image, f"{what} over {images:,} test images within each of {seeds} seeds "
+                                             f"(each its own split)")
+
+
+def accuracy(correct: np.ndarray, same_images: bool = True) -> Estimate:
+    """Mean test accuracy over seeds, with its 95% interval. same_images: whether every seed
+    was tested on the same images (False when each seed drew its own split)."""
     matrix = as_matrix(correct)
     seeds, images = matrix.shape
     per_seed = matrix.mean(axis=1)
@@ -97,13 +123,14 @@ def accuracy(correct: np.ndarray) -> Estimate:
         interval = stats.binomtest(right, images).proportion_ci(CONFIDENCE, method="exact")
         return Estimate(right / images, float(interval.low), float(interval.high),
                         f"exact binomial over {images:,} test images, one seed", 1, None)
-    estimate = bootstrap_mean(matrix.mean(axis=0), f"bootstrap over {images:,} test images", seeds)
-    std = float(per_seed.std(ddof=1)) if seeds > 1 else None
+    estimate = two_seed_bootstrap(matrix, same_images, "bootstrap")
+    std = float(per_seed.std(ddof=1))
     return Estimate(estimate.value, estimate.low, estimate.high, estimate.method, seeds, std)
 
 
-def compare(correct_a: np.ndarray, correct_b: np.ndarray) -> Comparison:
-    """A against B, paired by seed and by test image."""
+def compare(correct_a: np.ndarray, correct_b: np.ndarray, same_images: bool = True) -> Comparison:
+    """A against B, paired by seed and by test image (column j of a seed is the same image
+    for A and B; across seeds too unless same_images is False)."""
     a, b = as_matrix(correct_a), as_matrix(correct_b)
     if a.shape != b.shape:
         raise ValueError(f"A and B must be scored on the same seeds and test images: {a.shape} vs {b.shape}")
@@ -113,7 +140,7 @@ def compare(correct_a: np.ndarray, correct_b: np.ndarray) -> Comparison:
         difference = t_mean(d, f"paired t over {seeds} seeds")
         flips = stats.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
                                        n_resamples=RESAMPLES, rng=np.random.default_rng(BOOTSTRAP_SEED))
-        return Comparison(accuracy(a), accuracy(b), difference, float(flips.pvalue),
+        return Comparison(accuracy(a, same_images), accuracy(b, same_images), difference, float(flips.pvalue),
                           "sign-flip permutation over seeds", fresh_seed_win(d))
     only_a = int(np.sum((a[0] == 1) & (b[0] == 0)))
     only_b = int(np.sum((a[0] == 0) & (b[0] == 1)))
@@ -130,9 +157,8 @@ def compare(correct_a: np.ndarray, correct_b: np.ndarray) -> Comparison:
             difference = Estimate(value, float(low), float(high),
                                   f"exact McNemar interval over {images:,} test images, one seed", 1, None)
     else:
-        difference = bootstrap_mean(a.mean(axis=0) - b.mean(axis=0),
-                                    f"paired bootstrap over {images:,} test images, {seeds} seeds", seeds)
-    return Comparison(accuracy(a), accuracy(b), difference, p, test, None)
+        difference = two_seed_bootstrap(a - b, same_images, "paired bootstrap")
+    return Comparison(accuracy(a, same_images), accuracy(b, same_images), difference, p, test, None)
 
 
 def fresh_seed_win(d: np.ndarray) -> float:

@@ -10,8 +10,10 @@ import torch
 from cnnlab import layout
 from cnnlab.data.canonical import ImageSet, load_imageset
 from cnnlab.data.loader import BatchLoader, Normalizer
+from cnnlab.data.split import make_split
+from cnnlab.data.stats import channel_stats
 from cnnlab.io import read_json
-from cnnlab.params import AugmentParams
+from cnnlab.params import AugmentParams, Params
 
 Stats = tuple[Sequence[float], Sequence[float]]
 
@@ -39,7 +41,15 @@ class Prepared:
                            device=device)
 
 
-def load_prepared() -> Prepared:
-    stats = read_json(layout.require(layout.STATS, "stats"))
-    split = read_json(layout.require(layout.SPLIT, "split"))
-    return Prepared(load_imageset(layout.RAW), split, stats["mean"], stats["std"])
+def load_prepared(params: Params | None = None, training_seed: int | None = None) -> Prepared:
+    """The split and statistics of split@ and stats@ (data/split.json, data/stats.json), or,
+    for a training seed that draws its own split (split.per_seed), that split and the
+    statistics of its training images, drawn here: the same function of the same seed."""
+    data = load_imageset(layout.RAW)
+    if params is not None and params.draws_own_split(training_seed):
+        split = make_split(data, params.split, params.split_seed(training_seed))
+        stats = channel_stats(data.images, torch.tensor(split["train"], dtype=torch.int64))
+    else:
+        stats = read_json(layout.require(layout.STATS, "stats"))
+        split = read_json(layout.require(layout.SPLIT, "split"))
+    return Prepared(data, split, stats["mean"], stats["std"])

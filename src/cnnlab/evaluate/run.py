@@ -16,11 +16,12 @@ from cnnlab.predictions import PREDICTIONS, confident_mistakes, read_predictions
 from cnnlab.train.loop import predict
 from cnnlab.trained import load_trained
 
-def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, out: Path | None = None
-                     ) -> Evaluation:
+def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, out: Path | None = None,
+                     seed: int | None = None) -> Evaluation:
     """Test metrics, predictions, per-class table and confusion matrix of the variant's model
-    (train@V's, or another run's from model_dir), into reports/variants/NAME or out."""
-    trained = load_trained(params, name, model_dir)
+    (train@V's, or the run of training seed `seed` from model_dir), into reports/variants/NAME
+    or out."""
+    trained = load_trained(params, name, model_dir, seed)
     card, prepared = trained.card, trained.prepared
     logits, labels = predict(trained.model, trained.loader("test"))
     result = evaluate_logits(logits, labels, card.classes)

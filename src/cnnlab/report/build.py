@@ -122,6 +122,9 @@ def data_warnings() -> list[Block]:
     return [Text(f"Data: {line}.")] if line else []
 
 
+SPLIT_PER_SEED = "; every training seed draws its own, this is the first seed's"
+
+
 def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
                  judgements: list[Judgement]) -> list[Block]:
     """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
@@ -132,8 +135,8 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         Heading(TITLE, 1),
         Text(f"Dataset: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
              f"pixels, {meta['channels']} channel(s), {len(meta['classes'])} classes. Split (seed "
-             f"{params.seed}): {len(split['train'])} train, {len(split['val'])} val, "
-             f"{len(split['test'])} test. Best test accuracy: {best.name} "
+             f"{params.split_seed()}{SPLIT_PER_SEED if params.split.per_seed else ''}): "
+             f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test. Best test accuracy: {best.name} "
              f"({best.test['test_accuracy']:.2%})."),
         *data_warnings(),
         Heading("Variants"),
@@ -200,7 +203,7 @@ def build_report(params: Params) -> Path:
     results = [collect(params, name) for name in params.active]
     save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORTS / "curves.png")
     scores = workspace_scores(params)
-    intervals = {r.name: accuracy(scores.correct(r.name)) for r in results}
+    intervals = {r.name: accuracy(scores.correct(r.name), scores.same_images) for r in results}
     method = next(iter(intervals.values())).method
     save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method),
                 layout.REPORTS / "accuracy.png")

@@ -57,7 +57,7 @@ def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
     """The variant's model (initialised from `seed`, by default the first training seed) and data."""
     variant = params.variant(name)
     device = pick_device(variant.train.device)
-    prepared = load_prepared()
+    prepared = load_prepared(params, seed)
     data = prepared.data
     seed_everything(params.seeds[0] if seed is None else seed)
     model = build_model(variant.model, data.channels, data.image_size, len(data.classes), pretrained=True)
@@ -145,11 +145,13 @@ def batch_size_key(params: Params, name: str) -> str:
     return f"variants.{name}.batch_size" if "batch_size" in (params.variants[name] or {}) else "train.batch_size"
 
 
-def resume_store(name: str, seed: int, p: TrainParams, device: torch.device, first: bool = True) -> ResumeStore:
+def resume_store(name: str, seed: int, p: TrainParams, device: torch.device, first: bool = True,
+                 split: dict[str, list[int]] | None = None) -> ResumeStore:
     """Where an interrupted training of `name` left its state, keyed by everything that
-    decides the result: the params (lr resolved), the seed, the device kind and the data."""
+    decides the result: the params (lr resolved), the seed, the device kind and the data
+    (the run's own split, when it draws one)."""
     return ResumeStore(layout.resume_file(name, None if first else seed), fingerprint(
-        name, seed, asdict(p), device.type,
+        name, seed, asdict(p), device.type, split,
         files=(layout.SPLIT, layout.STATS, layout.RAW / "meta.json", layout.RAW / "labels.npy")))
 
 
@@ -163,12 +165,13 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
     data = s.prepared.data
     out = layout.model_dir(name) if out is None else out
     out.mkdir(parents=True, exist_ok=True)
-    store = resume_store(name, seed, p, s.device, first)
+    store = resume_store(name, seed, p, s.device, first,
+                         s.prepared.split if params.draws_own_split(seed) else None)
     resume = store.load()
     if resume is not None:
         print(f"{name}: resuming after epoch {len(resume['history'])} of an interrupted training")
 
-    logged = {"variant": name, "seed": seed, "split_seed": params.seed, "data": asdict(params.data),
+    logged = {"variant": name, "seed": seed, "split_seed": params.split_seed(seed), "data": asdict(params.data),
               "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
     with tracking.start_run(name, logged, out, resume["mlflow_run"] if resume else None, seed,
                             name if first else f"{name} seed {seed}") as mlflow:
