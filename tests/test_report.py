@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from cnnlab import layout
-from cnnlab.io import write_csv, write_json
+from cnnlab.io import read_json, write_csv, write_json
 from cnnlab.report.build import build_report
 from cnnlab.report.document import Heading, Image as Img, Table, Text, to_html, to_markdown
 from tests.conftest import ROOT
@@ -57,6 +57,7 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         run = root / layout.run_dir(name, 42)  # repeat@V-42: the first (and only) seed's run
         write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
         write_json(run / "train" / "timing.json", {"train_seconds": 3.5})
+        write_json(run / "train" / "metrics.json", read_json(mdir / "metrics.json"))  # repeat@V-42 copies it
         write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
         row = {"deletion_auc": 0.125, "insertion_auc": 0.75, "randomisation_rank_correlation": 0.1,
                "passes_randomisation": True, "reference": False}
@@ -119,13 +120,33 @@ def test_a_variant_whose_best_epoch_was_its_last_is_flagged(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
-    metrics = tmp_path / layout.model_dir("small_filters") / "metrics.json"
-    write_json(metrics, {**json.loads(metrics.read_text()), "epochs_trained": 2})  # best epoch 2 of 2
+    for metrics in (layout.model_dir("small_filters") / "metrics.json",
+                    layout.run_dir("small_filters", 42) / "train" / "metrics.json"):
+        write_json(tmp_path / metrics, {**read_json(tmp_path / metrics), "epochs_trained": 2})  # best epoch 2 of 2
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
     assert "| small_filters (under-trained?) | 0.9400 |" in md and "| baseline | 0.9000 |" in md
     assert "Possibly under-trained (the best validation epoch was the last one; more epochs might still help): " \
            "small_filters." in md
+
+
+def test_with_several_seeds_every_seeds_run_counts_for_the_flag(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
+    for name in ("baseline", "small_filters"):
+        for seed in (7, 3):
+            shutil.copytree(tmp_path / layout.run_dir(name, 42), tmp_path / layout.run_dir(name, seed))
+    # the first seed finished; seed 3 of small_filters had its best epoch last
+    late = tmp_path / layout.run_dir("small_filters", 3) / "train" / "metrics.json"
+    write_json(late, {**read_json(late), "epochs_trained": 2})
+    build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"], seeds=[42, 7, 3]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    assert "| small_filters (under-trained?) | 0.9400 |" in md and "| baseline | 0.9000 |" in md
+    assert "more epochs might still help): small_filters (1 of 3 seeds)." in md
 
 
 def test_skipped_source_files_are_one_line_in_the_report(tmp_path, monkeypatch, repo_params):
@@ -182,9 +203,9 @@ def test_faithfulness_table_adds_the_pointing_game_where_masks_existed():
            "passes_randomisation": True, "reference": False}
     result = VariantResult("cam_cnn", "", {}, {}, {}, {}, {"images": 8, "methods": {
         "gradcam": {**row, "pointing_accuracy": 0.875}, "random": {**row, "reference": True, "pointing_accuracy": 0.25}}},
-        {})
+        {}, [])
     table = faithfulness_table([result])
     assert table.header[-1].startswith("pointing game")
     assert [r[-1] for r in table.rows] == ["0.88", "0.25"]
-    without = VariantResult("b", "", {}, {}, {}, {}, {"images": 8, "methods": {"gradcam": row}}, {})
+    without = VariantResult("b", "", {}, {}, {}, {}, {"images": 8, "methods": {"gradcam": row}}, {}, [])
     assert not faithfulness_table([without]).header[-1].startswith("pointing")

@@ -15,6 +15,7 @@ from cnnlab.compare.stats import VERDICTS, Estimate, accuracy
 from cnnlab.figures.results import curves_figure, intervals_figure
 from cnnlab.io import read_json, save_figure, write_json, write_text
 from cnnlab.params import Params
+from cnnlab.repeat import TRAIN
 from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
 
 TITLE = "cnnlab report"
@@ -30,6 +31,7 @@ class VariantResult:
     misclassified: dict
     saliency: dict
     history: dict[str, list[float]]
+    seed_runs: list[dict]  # every training seed's metrics.json (runs/V/S/train), the first included
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
@@ -46,9 +48,11 @@ def collect(params: Params, name: str) -> VariantResult:
     if missing:
         raise UserError(f"results of variant '{name}' are incomplete (missing {', '.join(missing)}); "
                         f"run the whole pipeline with dvc repro.")
+    seed_runs = [read_json(layout.require(layout.run_dir(name, seed) / TRAIN / "metrics.json",
+                                          f"repeat@{name}-{seed}")) for seed in params.seeds]
     return VariantResult(name, params.variant(name).train.description, read_json(needed[0]),
                          read_json(needed[1]), read_json(needed[3]), read_json(needed[4]),
-                         read_json(needed[5]), read_history(needed[2]))
+                         read_json(needed[5]), read_history(needed[2]), seed_runs)
 
 
 def summary_table(results: list[VariantResult], intervals: dict[str, Estimate]) -> Table:
@@ -75,9 +79,20 @@ def summary_metrics(intervals: dict[str, Estimate]) -> dict:
     return out
 
 
+def best_epoch_was_last(run: dict) -> bool:
+    """More epochs might still have helped that run."""
+    return run["best_epoch"] == run.get("epochs_trained", 0) > 1
+
+
 def under_trained(r: VariantResult) -> bool:
-    """Its best validation epoch was its last: more epochs might still have helped."""
-    return r.train["best_epoch"] == r.train.get("epochs_trained", 0) > 1
+    """In any of its seeds, the best validation epoch was the last."""
+    return any(best_epoch_was_last(run) for run in r.seed_runs)
+
+
+def under_trained_list(results: list[VariantResult]) -> str:
+    """The flagged variants, with how many of their seeds were, when there are several."""
+    return ", ".join(r.name + (f" ({sum(map(best_epoch_was_last, r.seed_runs))} of {len(r.seed_runs)} seeds)"
+                               if len(r.seed_runs) > 1 else "") for r in results if under_trained(r))
 
 
 def claims_blocks(judgements: list[Judgement]) -> list[Block]:
@@ -145,7 +160,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
              + (" (the test set's sampling error alone: add seeds to see how much a new seed moves a variant)"
                 if len(params.seeds) == 1 else "") + "."
              + (f" Possibly under-trained (the best validation epoch was the last one; more epochs "
-                f"might still help): {', '.join(r.name for r in results if under_trained(r))}."
+                f"might still help): {under_trained_list(results)}."
                 if any(under_trained(r) for r in results) else "")),
         Image(Path("accuracy.png"), "test accuracy of every variant with its 95% interval"),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
