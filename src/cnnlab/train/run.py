@@ -216,12 +216,13 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
         if (layout.lr_find_dir(name) / "range_test.png").exists():
             mlflow.log_artifact(str(layout.lr_find_dir(name) / "range_test.png"))
     store.clear()
-    print(f"{name}{'' if first else f' (seed {seed})'}: best val accuracy {metrics['val_accuracy']:.4f} "
+    run = name if first else f"{name} (seed {seed})"
+    print(f"{run}: best val accuracy {metrics['val_accuracy']:.4f} "
           f"at epoch {result.best_epoch}"
           f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
           f"{timing['train_seconds']:.1f} s")
     if result.best_epoch == len(result.history) and len(result.history) > 1:
         schedule = "" if p.scheduler != "none" else " or a decaying schedule (scheduler: onecycle or cosine)"
-        print(f"{name}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
+        print(f"{run}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
               f"more epochs (epochs under variants.{name}){schedule} may still help.")
     return result
