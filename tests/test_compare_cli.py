@@ -65,6 +65,8 @@ def test_with_three_seeds_the_interval_is_over_seeds_and_a_fresh_seed_win_is_est
     assert main(["compare", "wide", "narrow"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "(95% intervals: t over 3 seeds)" in out[1] and "(paired t over 3 seeds)" in out[2]
-    assert out[3].startswith("sign-flip permutation over seeds: p = 0.25")  # 3 signs alike: 2 of 8 patterns
+    assert out[3].startswith("paired t-test: p = 0.0")
+    # 3 signs alike: 2 of the 8 sign patterns are as extreme, the least an exact test can say with 3 seeds
+    assert out[3].endswith("; exact sign-flip permutation p = 0.25, the smallest 3 seeds allow")
     assert out[4] == "P(wide beats narrow on a new seed): 1.00"
     assert out[-1] == "verdict on 'wide beats narrow': reproduced"

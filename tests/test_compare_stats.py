@@ -91,9 +91,23 @@ def test_paired_seeds_give_scipys_paired_t_and_an_exact_sign_flip_p_value():
     assert (result.difference.low, result.difference.high) == pytest.approx((ci.low, ci.high))
     d = a.mean(1) - b.mean(1)
     assert result.difference.value == pytest.approx(d.mean())
-    if np.all(d > 0):  # all five signs agree: 2 of the 32 sign patterns are as extreme
-        assert result.p_value == pytest.approx(2 / 32)
+    # the p-value is the paired t-test's, the test the interval belongs to
+    assert result.p_value == pytest.approx(st.ttest_rel(a.mean(1), b.mean(1)).pvalue)
+    assert result.test == "paired t-test"
+    assert np.all(d > 0)  # all five signs agree: 2 of the 32 sign patterns are as extreme
+    assert result.sign_flip_p == pytest.approx(2 / 32)
+    assert result.sign_flip() == "exact sign-flip permutation p = 0.0625, the smallest 5 seeds allow"
     assert 0.5 < result.p_a_beats_b < 1
+
+
+def test_with_seeds_the_p_value_and_the_interval_never_disagree():
+    """p < 0.05 exactly when the 95% interval excludes zero, whatever the draw."""
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        a, b = (np.stack([right_wrong(rng, p + rng.normal(0, 0.01), 300)[0] for _ in range(3)])
+                for p in (0.72, 0.71))
+        result = compare(a, b)
+        assert (result.p_value < 0.05) == (verdict(result.difference) != "inconclusive")
 
 
 def test_one_seed_comparison_uses_exact_mcnemar_on_the_disagreements():

@@ -108,6 +108,7 @@ def judge(c: Claim, scores: Scores) -> Judgement:
     d = result.difference
     numbers = (f"{c.better} {percent(result.a)} vs {c.worse} {percent(result.b)}; difference "
                f"{percent(d, signed=True)} points ({d.method}; {result.test} p = {result.p_value:.3g}"
+               + (f"; {result.sign_flip()}" if result.sign_flip_p is not None else "")
                + (f"; P({c.better} wins on a new seed) = {result.p_a_beats_b:.2f}" if result.p_a_beats_b is not None
                   else "") + ")")
     return Judgement(c, verdict(d), numbers, join(elsewhere, settle(d)))

@@ -53,7 +53,8 @@ def compare_names(a: str, b: str) -> str:
         f"{a:<{width}}  {percent(result.a)} % test accuracy",
         f"{b:<{width}}  {percent(result.b)} %   (95% intervals: {result.a.method})",
         f"{a} - {b}: {percent(d, signed=True)} points ({d.method})",
-        f"{result.test}: p = {result.p_value:.3g}",
+        f"{result.test}: p = {result.p_value:.3g}" + (f"; {result.sign_flip()}" if result.sign_flip_p is not None
+                                                     else ""),
         f"P({a} beats {b} on a new seed): "
         + (f"{result.p_a_beats_b:.2f}" if result.p_a_beats_b is not None else
            "needs 3 or more seeds; with fewer, the interval is the test set's sampling error alone"),

@@ -56,8 +56,19 @@ class Comparison:
     b: Estimate
     difference: Estimate  # A minus B
     p_value: float
-    test: str  # which test gave p_value
+    test: str  # which test gave p_value: the one whose interval `difference` is, so the two agree
     p_a_beats_b: float | None  # that A beats B on a fresh seed; None with fewer than MIN_SEEDS
+    # From MIN_SEEDS on: the exact sign-flip permutation p over seeds, which assumes nothing
+    # of their distribution but cannot go below 2 / 2**seeds (0.25 with three).
+    sign_flip_p: float | None = None
+
+    def sign_flip(self) -> str:
+        """The sign-flip p in words, saying when it is the smallest the seeds allow."""
+        if self.sign_flip_p is None:
+            return ""
+        floor = 2 / 2 ** self.difference.seeds
+        return (f"exact sign-flip permutation p = {self.sign_flip_p:.3g}"
+                + (f", the smallest {self.difference.seeds} seeds allow" if self.sign_flip_p <= floor + 1e-12 else ""))
 
 
 def as_matrix(correct: np.ndarray) -> np.ndarray:
@@ -140,8 +151,10 @@ def compare(correct_a: np.ndarray, correct_b: np.ndarray, same_images: bool = Tr
         difference = t_mean(d, f"paired t over {seeds} seeds")
         flips = stats.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
                                        n_resamples=RESAMPLES, rng=np.random.default_rng(BOOTSTRAP_SEED))
-        return Comparison(accuracy(a, same_images), accuracy(b, same_images), difference, float(flips.pvalue),
-                          "sign-flip permutation over seeds", fresh_seed_win(d))
+        t_p = 1.0 if difference.std == 0 and difference.value == 0 else \
+            0.0 if difference.std == 0 else float(stats.ttest_1samp(d, 0.0).pvalue)
+        return Comparison(accuracy(a, same_images), accuracy(b, same_images), difference, t_p,
+                          "paired t-test", fresh_seed_win(d), float(flips.pvalue))
     only_a = int(np.sum((a[0] == 1) & (b[0] == 0)))
     only_b = int(np.sum((a[0] == 0) & (b[0] == 1)))
     disagree = only_a + only_b
