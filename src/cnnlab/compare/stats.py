@@ -80,13 +80,14 @@ def as_matrix(correct: np.ndarray) -> np.ndarray:
     return matrix.astype(np.float64)
 
 
-def bootstrap_mean(values: np.ndarray, method: str, seeds: int) -> Estimate:
-    mean = float(values.mean())
-    if np.all(values == values[0]):  # nothing varies: nothing to resample
+def bootstrap_mean(samples: tuple[np.ndarray, ...], method: str, seeds: int) -> Estimate:
+    """The mean of the samples' means, each sample resampled on its own (one sample: its mean)."""
+    mean = float(np.mean([x.mean() for x in samples]))
+    if all(np.all(x == samples[0][0]) for x in samples):  # nothing varies: nothing to resample
         return Estimate(mean, mean, mean, method, seeds, None)
-    result = stats.bootstrap((values,), np.mean, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
-                             method="percentile", vectorized=True, batch=BATCH,
-                             rng=np.random.default_rng(BOOTSTRAP_SEED))
+    result = stats.bootstrap(samples, lambda *xs, axis=-1: np.mean([x.mean(axis=axis) for x in xs], axis=0),
+                             confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile",
+                             vectorized=True, batch=BATCH, rng=np.random.default_rng(BOOTSTRAP_SEED))
     interval = result.confidence_interval
     return Estimate(mean, float(interval.low), float(interval.high), method, seeds, None)
 
@@ -99,26 +100,13 @@ def t_mean(values: np.ndarray, method: str) -> Estimate:
     return Estimate(mean, float(interval.low), float(interval.high), method, len(values), std)
 
 
-def within_seeds_bootstrap(matrix: np.ndarray, method: str) -> Estimate:
-    """The mean of the seeds' means, each seed's images resampled on their own."""
-    rows = tuple(matrix)
-    mean = float(matrix.mean())
-    if all(np.all(row == rows[0][0]) for row in rows):
-        return Estimate(mean, mean, mean, method, len(rows), None)
-    result = stats.bootstrap(rows, lambda *samples, axis=-1: np.mean([x.mean(axis=axis) for x in samples], axis=0),
-                             confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile",
-                             vectorized=True, batch=BATCH, rng=np.random.default_rng(BOOTSTRAP_SEED))
-    interval = result.confidence_interval
-    return Estimate(mean, float(interval.low), float(interval.high), method, len(rows), None)
-
-
 def two_seed_bootstrap(per_image: np.ndarray, same_images: bool, what: str) -> Estimate:
     """Two seeds: per_image is seeds x images (of right/wrong, or of A minus B)."""
     seeds, images = per_image.shape
-    if same_images:
-        return bootstrap_mean(per_image.mean(axis=0), f"{what} over {images:,} test images, {seeds} seeds", seeds)
-    return within_seeds_bootstrap(per_image, f"{what} over {images:,} test images within each of {seeds} seeds "
-                                             f"(each its own split)")
+    if same_images:  # resample images, each with its outcome in every seed
+        return bootstrap_mean((per_image.mean(axis=0),), f"{what} over {images:,} test images, {seeds} seeds", seeds)
+    return bootstrap_mean(tuple(per_image), f"{what} over {images:,} test images within each of {seeds} seeds "
+                                            f"(each its own split)", seeds)
 
 
 def accuracy(correct: np.ndarray, same_images: bool = True) -> Estimate:
