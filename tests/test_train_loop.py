@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 import torch
+import yaml
 
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.errors import UserError
@@ -132,6 +133,43 @@ def test_each_scheduler_follows_pytorchs_reference_step_for_step(scheduler, per_
     assert len(seen) == 4 * steps
 
 
+def test_plateau_decays_on_val_accuracy_as_pytorchs_reduce_lr_on_plateau_does():
+    model, train, val, p = setup(scheduler="plateau", lr=0.05, gamma=0.3, plateau_patience=1,
+                                 optimizer="sgd", epochs=12)
+    history = fit(model, train, val, p).history
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.3, patience=1)
+    expected = []
+    for record in history:
+        expected.append(opt.param_groups[0]["lr"])
+        reference.step(record.val_accuracy)
+    assert [r.lr for r in history] == pytest.approx(expected, rel=1e-12, abs=0)
+    assert len(set(expected)) > 1  # the accuracies did plateau, so the comparison saw a decay
+
+
+def test_plateau_with_early_stopping_trains_until_it_stops_improving():
+    model, train, val, p = setup(scheduler="plateau", lr=0.05, gamma=0.3, plateau_patience=0, patience=3,
+                                 optimizer="sgd", epochs=60)
+    result = fit(model, train, val, p)
+    assert result.stopped_early and result.best_epoch == len(result.history) - 3
+    lrs = [r.lr for r in result.history]
+    assert lrs[-1] < lrs[0]  # it decayed before it gave up
+
+
+def test_plateau_patience_that_would_stop_before_any_decay_helps_is_refused():
+    from cnnlab.params import parse_params
+
+    raw = yaml.safe_load(open("params.yaml"))
+    raw["train"].update(scheduler="plateau", plateau_patience=1, patience=2)
+    with pytest.raises(UserError, match=r"train.patience \(2\) must be at least plateau_patience \+ 2 \(3\)"):
+        parse_params(raw)
+    raw["train"]["patience"] = 3
+    parse_params(raw)
+    raw["variants"]["baseline"] = {"scheduler": "plateau", "patience": 1, "plateau_patience": 0}
+    with pytest.raises(UserError, match=r"variants.baseline.patience \(1\)"):
+        parse_params(raw)
+
+
 def test_adamw_and_sgd_without_nesterov_are_configured_from_params():
     from cnnlab.train.optim import make_optimizer
 
@@ -167,10 +205,12 @@ class Interrupted(Exception):
     pass
 
 
-def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("overrides", [dict(lr=3e-3, epochs=5, scheduler="onecycle", optimizer="sgd"),
+                                       dict(lr=0.05, epochs=5, scheduler="plateau", plateau_patience=0,
+                                            optimizer="sgd")])
+def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path, overrides):
     from cnnlab.train.resume import ResumeStore
 
-    overrides = dict(lr=3e-3, epochs=5, scheduler="onecycle", optimizer="sgd")
     model, train, val, p = setup(**overrides)
     whole = fit(model, train, val, p)
 

@@ -87,9 +87,13 @@ class TrainParams:
     epochs: int = bounded(10, ge=1)
     # Early stopping: stop after this many epochs without a better val accuracy (0: off).
     patience: int = bounded(0, ge=0)
-    scheduler: Literal["none", "step", "onecycle", "cosine"] = "none"
+    scheduler: Literal["none", "step", "onecycle", "cosine", "plateau"] = "none"
     step_size: int = bounded(5, ge=1)
+    # step and plateau: the factor each decay multiplies the LR by.
     gamma: float = bounded(0.1, gt=0.0, le=1.0)
+    # plateau: epochs without a better val accuracy that are let pass; the next one decays
+    # the LR (torch's ReduceLROnPlateau patience: 1 decays at the second such epoch in a row).
+    plateau_patience: int = bounded(1, ge=0)
     pct_start: float = bounded(0.3, gt=0.0, lt=1.0)
     device: str = "auto"
     augment: AugmentParams = field(default_factory=AugmentParams)
@@ -204,6 +208,15 @@ def check_device_name(name: str, key: str) -> None:
         raise fail(key, f"must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
 
 
+def check_plateau(train: TrainParams, where: str) -> None:
+    """Early stopping that fires before a plateau decay could ever help would end every
+    run at the first plateau, at the starting LR."""
+    if train.scheduler == "plateau" and 0 < train.patience <= train.plateau_patience + 1:
+        raise fail(f"{where}.patience", f"({train.patience}) must be at least plateau_patience + 2 "
+                   f"({train.plateau_patience + 2}) with scheduler: plateau, or early stopping ends the run "
+                   f"before an epoch at the decayed learning rate; raise patience or lower plateau_patience")
+
+
 def resolve_variant(params: Params, name: str) -> Variant:
     if name not in params.variants:
         raise UserError(f"params.yaml: no variant '{name}' under variants "
@@ -215,6 +228,7 @@ def resolve_variant(params: Params, name: str) -> Variant:
     merged = deep_merge(params.train, override)
     train = build(TrainParams, merged, where)
     check_device_name(train.device, f"{where}.device")
+    check_plateau(train, where)
     return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
 
 
@@ -222,6 +236,7 @@ def parse_params(raw: Any) -> Params:
     params = build(Params, raw, "")
     defaults = build(TrainParams, params.train, "train")
     check_device_name(defaults.device, "train.device")
+    check_plateau(defaults, "train")
     parse_model_spec(defaults.model, "train.model")
     if not params.active:
         raise UserError("params.yaml: active is empty; list at least one variant to run.")

@@ -89,7 +89,6 @@ def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim
         loss_sum += loss.item() * len(y)
         correct += (out.argmax(1) == y).sum().item()
         seen += len(y)
-    schedule.after_epoch()
     return loss_sum / seen, correct / seen
 
 
@@ -119,6 +118,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         lr = schedule.lr
         train_loss, train_acc = train_epoch(model, train_batches, optimizer, schedule, p, epoch, label)
         val_loss, val_acc = loss_and_accuracy(*predict(model, val_batches))
+        schedule.after_epoch(val_acc)
         record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
         if val_acc > best_acc:

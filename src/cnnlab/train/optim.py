@@ -25,7 +25,8 @@ def make_optimizer(model: nn.Module, p: TrainParams, lr: float | None = None) ->
 
 
 class Schedule:
-    """Hides that StepLR steps once per epoch, OneCycleLR and cosine once per batch."""
+    """Hides that StepLR steps once per epoch, OneCycleLR and cosine once per batch, and
+    that ReduceLROnPlateau steps once per epoch on the epoch's val accuracy."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, p: TrainParams, batches_per_epoch: int):
         self.per_batch = p.scheduler in ("onecycle", "cosine")
@@ -39,6 +40,10 @@ class Schedule:
                 optimizer, max_lr=lr, total_steps=total, pct_start=p.pct_start)
         elif p.scheduler == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        elif p.scheduler == "plateau":
+            # On val accuracy, the number early stopping and the kept epoch are chosen by.
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="max", factor=p.gamma, patience=p.plateau_patience)
         else:
             self.scheduler = None
         self.optimizer = optimizer
@@ -51,8 +56,10 @@ class Schedule:
         if self.scheduler is not None and self.per_batch:
             self.scheduler.step()
 
-    def after_epoch(self) -> None:
-        if self.scheduler is not None and not self.per_batch:
+    def after_epoch(self, val_accuracy: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(val_accuracy)
+        elif self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
 
     def state_dict(self) -> dict[str, Any] | None:
