@@ -170,6 +170,24 @@ def test_plateau_patience_that_would_stop_before_any_decay_helps_is_refused():
         parse_params(raw)
 
 
+def test_bf16_trains_under_autocast_keeps_float32_weights_and_learns_as_fp32_does():
+    model, train, val, p = setup(lr=3e-3)
+    fp32 = fit(model, train, val, p)
+    model, train, val, p = setup(lr=3e-3, precision="bf16")
+    seen = []
+    model.features[0].register_forward_hook(lambda m, i, o: seen.append((o.dtype, torch.is_autocast_enabled("cpu"))))
+    bf16 = fit(model, train, val, p)
+    assert seen[0] == (torch.bfloat16, True) and len(seen) > len(train)  # training and validation batches
+    assert all(t.dtype == torch.float32 for t in bf16.best_state.values() if t.is_floating_point())
+    assert bf16.best.val_accuracy > 0.9 and abs(bf16.best.val_accuracy - fp32.best.val_accuracy) < 0.1
+    assert [r.train_loss for r in bf16.history] != [r.train_loss for r in fp32.history]  # not fp32 after all
+    assert model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    fresh = build_model(parse_model_spec(SPEC, "m"), 3, 8, 3)
+    fresh.load_state_dict(bf16.best_state)  # what evaluate@V does: float32, default order
+    _, acc = loss_and_accuracy(*predict(fresh, val))
+    assert acc == pytest.approx(bf16.best.val_accuracy, abs=0.05)
+
+
 def test_adamw_and_sgd_without_nesterov_are_configured_from_params():
     from cnnlab.train.optim import make_optimizer
 

@@ -96,6 +96,9 @@ class TrainParams:
     plateau_patience: int = bounded(1, ge=0)
     pct_start: float = bounded(0.3, gt=0.0, lt=1.0)
     device: str = "auto"
+    # bf16: mixed precision (torch.autocast: bfloat16 convolutions and matmuls, float32 weights,
+    # loss and optimizer), with channels-last tensors, where bf16 kernels are fastest.
+    precision: Literal["fp32", "bf16"] = "fp32"
     augment: AugmentParams = field(default_factory=AugmentParams)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -69,14 +70,42 @@ def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float
     return loss, accuracy
 
 
+def precision_context(p: TrainParams, device: torch.device) -> contextlib.AbstractContextManager:
+    """Where the forward passes of training and validation run: plain float32, or under
+    bfloat16 autocast (weights, gradients and optimizer state stay float32)."""
+    if p.precision == "fp32":
+        return contextlib.nullcontext()
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError(f"train.precision is bf16 but {torch.cuda.get_device_name(device)} has no bfloat16 "
+                        f"support; set train.precision to fp32 (or -S train.precision=fp32).")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def memory_format(p: TrainParams) -> torch.memory_format:
+    # oneDNN's and cuDNN's bf16 convolutions are fastest in channels-last order (2.5x over
+    # float32 for small_filters on a 2-core Zen 4); float32 keeps the default order.
+    return torch.channels_last if p.precision == "bf16" else torch.contiguous_format
+
+
+def as_input(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    return x.contiguous(memory_format=fmt) if x.dim() == 4 else x
+
+
+def device_of(model: nn.Module) -> torch.device:
+    first = next(model.parameters(), None)
+    return torch.device("cpu") if first is None else first.device
+
+
 def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
                 p: TrainParams, epoch: int, label: str) -> tuple[float, float]:
     """One pass over the training batches: mean loss and accuracy as trained."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
+    fmt = memory_format(p)
     for b, (x, y) in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None)):
-        out = model(x)
-        loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
+        with precision_context(p, x.device):
+            out = model(as_input(x, fmt)).float()
+            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
         if not math.isfinite(loss.item()):
             raise UserError(
                 f"training diverged{' (' + label + ')' if label else ''}: loss is {loss.item()} "
@@ -98,6 +127,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     """Train for p.epochs (fewer with early stopping); keep the weights of the epoch
     with the best val accuracy. With a store, the state after each epoch is saved
     there; `resume` is such a saved state to carry on from."""
+    model.to(memory_format=memory_format(p))
     optimizer = make_optimizer(model, p)
     schedule = Schedule(optimizer, p, len(train_batches))
     history: list[EpochRecord] = []
@@ -117,7 +147,9 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         started = time.perf_counter()
         lr = schedule.lr
         train_loss, train_acc = train_epoch(model, train_batches, optimizer, schedule, p, epoch, label)
-        val_loss, val_acc = loss_and_accuracy(*predict(model, val_batches))
+        with precision_context(p, device_of(model)):
+            logits, labels = predict(model, val_batches)
+        val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
         schedule.after_epoch(val_acc)
         record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
