@@ -64,3 +64,29 @@ def test_a_frozen_backbone_trains_its_head_on_features_computed_once(workspace, 
     x = trained.prepared.data.images[rows].float() / 255
     expected = (x - torch.tensor(card["mean"]).view(1, 3, 1, 1)) / torch.tensor(card["std"]).view(1, 3, 1, 1)
     assert torch.allclose(trained.inputs(rows), expected)
+
+
+def test_the_terminal_flags_a_run_whose_best_epoch_was_its_last_and_names_the_fix(workspace, capsys):
+    params = workspace("baseline", lr=1e-30, epochs=3, model={"channels": [8], "hidden": 16})
+    train_variant(params, "baseline")  # weights as good as fixed: the first epoch stays best
+    assert "under-trained" not in capsys.readouterr().out
+    params = workspace("baseline", lr=3e-4, epochs=2, scheduler="step", model={"channels": [8], "hidden": 16})
+    result = train_variant(params, "baseline")  # learns slowly: still improving at the end
+    assert result.best_epoch == 2 and result.history[1].val_accuracy > result.history[0].val_accuracy
+    out = capsys.readouterr().out
+    assert ("baseline: possibly under-trained: its best validation epoch was its last (2); more epochs "
+            "(epochs under variants.baseline) may still help; so may scheduler: plateau with patience") in out
+    params = workspace("baseline", lr=3e-4, epochs=2, scheduler="plateau", model={"channels": [8], "hidden": 16})
+    train_variant(params, "baseline")
+    out = capsys.readouterr().out
+    assert "may still help." in out and "so may scheduler" not in out  # it is on plateau already
+
+
+def test_a_bf16_training_saves_float32_weights_that_evaluate_in_float32(workspace):
+    params = workspace("baseline", lr=0.003, epochs=2, precision="bf16", model={"channels": [8], "hidden": 16})
+    train_variant(params, "baseline")
+    trained = load_trained(params, "baseline")
+    assert all(t.dtype == torch.float32 for t in trained.model.state_dict().values() if t.is_floating_point())
+    logits = trained.model(next(iter(trained.loader("test")))[0])
+    assert logits.dtype == torch.float32
+    assert read_json(layout.model_dir("baseline") / "metrics.json")["val_accuracy"] > 0.5

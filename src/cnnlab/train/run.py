@@ -222,7 +222,8 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
           f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
           f"{timing['train_seconds']:.1f} s")
     if result.best_epoch == len(result.history) and len(result.history) > 1:
-        schedule = "" if p.scheduler != "none" else " or a decaying schedule (scheduler: onecycle or cosine)"
+        schedule = ("; so may scheduler: plateau with patience, which trains until val accuracy stops improving"
+                    if p.scheduler != "plateau" else "")
         print(f"{run}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
-              f"more epochs (epochs under variants.{name}){schedule} may still help.")
+              f"more epochs (epochs under variants.{name}) may still help{schedule}.")
     return result
