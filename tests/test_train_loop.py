@@ -219,6 +219,19 @@ def test_early_stopping_stops_after_patience_epochs_and_keeps_the_best():
     assert not fit(model, train, val, p).stopped_early  # patience 0: off
 
 
+def test_min_delta_ignores_creeping_gains_for_stopping_the_kept_epoch_and_plateau(monkeypatch):
+    import cnnlab.train.loop as loop
+
+    scripted = iter([0.50, 0.60, 0.601, 0.6015, 0.602, 0.70, 0.7005, 0.7008, 0.7009, 0.701, 0.99])
+    monkeypatch.setattr(loop, "loss_and_accuracy", lambda logits, labels: (1.0, next(scripted)))
+    model, train, val, p = setup(lr=1e-3, epochs=11, patience=4, min_delta=0.002, scheduler="plateau",
+                                 plateau_patience=1, gamma=0.5)
+    result = fit(model, train, val, p)
+    # 0.601 .. 0.602 are within 0.002 of 0.60; 0.7005 .. 0.701 within 0.002 of 0.70
+    assert result.stopped_early and len(result.history) == 10 and result.best_epoch == 6
+    assert [r.lr for r in result.history] == pytest.approx([1e-3] * 4 + [5e-4] * 4 + [2.5e-4] * 2)
+
+
 class Interrupted(Exception):
     pass
 

@@ -125,7 +125,8 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         on_epoch: Callable[[EpochRecord], None] | None = None, label: str = "",
         store: ResumeStore | None = None, resume: dict[str, Any] | None = None) -> FitResult:
     """Train for p.epochs (fewer with early stopping); keep the weights of the epoch
-    with the best val accuracy. With a store, the state after each epoch is saved
+    with the best val accuracy (the last to beat the best before it by more than
+    p.min_delta). With a store, the state after each epoch is saved
     there; `resume` is such a saved state to carry on from."""
     model.to(memory_format=memory_format(p))
     optimizer = make_optimizer(model, p)
@@ -153,7 +154,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         schedule.after_epoch(val_acc)
         record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
-        if val_acc > best_acc:
+        if val_acc > best_acc + p.min_delta:
             best_epoch, best_acc = epoch, val_acc
             best_state = copy.deepcopy(model.state_dict())
         seconds += time.perf_counter() - started

@@ -43,7 +43,8 @@ class Schedule:
         elif p.scheduler == "plateau":
             # On val accuracy, the number early stopping and the kept epoch are chosen by.
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="max", factor=p.gamma, patience=p.plateau_patience)
+                optimizer, mode="max", factor=p.gamma, patience=p.plateau_patience,
+                threshold=p.min_delta, threshold_mode="abs")
         else:
             self.scheduler = None
         self.optimizer = optimizer
