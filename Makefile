@@ -28,6 +28,7 @@ benchmark: setup
 	python benchmarks/input_pipeline.py
 	python benchmarks/host_allocator.py
 	python benchmarks/saliency_batching.py
+	python benchmarks/mixed_precision.py
 
 mlflow-ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
