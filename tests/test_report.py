@@ -44,7 +44,8 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
                                      "test": list(range(25, 30))})
     for name, acc in variants.items():
         mdir, rdir = root / layout.model_dir(name), root / layout.variant_report_dir(name)
-        write_json(mdir / "metrics.json", {"val_accuracy": acc - 0.01, "best_epoch": 2, "parameters": 1234,
+        write_json(mdir / "metrics.json", {"val_accuracy": acc - 0.01, "best_epoch": 2, "epochs_trained": 3,
+                                           "parameters": 1234,
                                            "val_loss": 0.5})
         write_json(mdir / "timing.json", {"train_seconds": 3.5})
         write_csv(mdir / "history.csv", ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"],
@@ -52,7 +53,7 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         write_json(rdir / "metrics.json", {"test_accuracy": acc, "test_loss": 0.4, "test_macro_f1": acc,
                                            "test_size": TEST_IMAGES})
         right = round(acc * TEST_IMAGES)  # the first `right` test images, so the better variant's set holds the other's
-        rows = [[i, 0, 0 if i < right else 1, 0.9] for i in range(TEST_IMAGES)]
+        rows = [[i, i % 3, i % 3 if i < right else (i + 1) % 3, 0.9] for i in range(TEST_IMAGES)]
         write_csv(rdir / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
         run = root / layout.run_dir(name, 42)  # repeat@V-42: the first (and only) seed's run
         write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
@@ -72,7 +73,7 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
             Image.fromarray(np.zeros((5, 5, 3), dtype=np.uint8)).save(rdir / f"{picture}.png")
 
 
-def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatch, repo_params):
+def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatch, repo_params, capsys):
     import dataclasses
 
     monkeypatch.chdir(tmp_path)
@@ -82,9 +83,11 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     build_report(params)
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
-    assert "| baseline | 0.9000 | 0.9100 | 0.9100 [0.8615, 0.9458] | 0.4000 | 1,234 | 3.5 | 2 |" in md
-    assert "Training seeds: 42. 95% intervals of test accuracy: exact binomial over 200 test images, one seed " \
-           "(the test set's sampling error alone" in md
+    assert "| baseline | 0.9000 | 0.9100 | 0.9100 [0.8615, 0.9458] | 91.00 (3) | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    assert "Training seeds: 42. 95% intervals of test accuracy: exact binomial over 200 test images, one seed: " \
+           "the test set's sampling error alone (add seeds to see how much a new seed moves a variant; a verdict " \
+           "needs 2 or more)." in md
+    assert "at chance" not in md and "chance" not in capsys.readouterr().out
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     from scipy.stats import binomtest
 
@@ -92,11 +95,15 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert summary["baseline"] == {"test_accuracy_mean": 0.91, "test_accuracy_low": round(exact.low, 6),
                                    "test_accuracy_high": round(exact.high, 6), "seeds": 1}
     assert "under-trained" not in md  # both had their best epoch before the last
-    # every original claim, with a verdict or "not run"
-    assert ("| stacked 3x3 filters beat the 5x5 baseline | small_filters 73, baseline 69 (validation accuracy) | "
-            "small_filters 95.0 [91.0, 97.6] vs baseline 91.0 [86.1, 94.6]; difference +4.0 [+1.0, +4.0] points") in md
-    assert "| REPRODUCED | judged on digits, not cifar10 |" in md and "1 reproduced, 10 not run." in md
-    assert "| ResNet-18 reaches 91% test accuracy within 20 epochs | resnet18 91 (test accuracy) | - | not run |" in md
+    # every original claim: one seed gives no verdict, only the way it leans
+    assert ("| stacked 3x3 filters beat the 5x5 baseline | small_filters 73, baseline 69 (validation accuracy; "
+            "small_filters by +4 points) | small_filters 95.0 [91.0, 97.6] vs baseline 91.0 [86.1, 94.6]; difference "
+            "+4.0 [+1.0, +4.0] points (exact McNemar interval over 200 test images, one seed: the test set's "
+            "sampling error alone; exact McNemar (8 vs 0 images only one got right): p = 0.00781) | - | too few seeds "
+            "| - | judged on digits, not cifar10; this seed leans towards the claim; too few seeds to judge") in md
+    assert "1 too few seeds, 10 not run." in md and "Holm's method" not in md  # no test made, none adjusted
+    assert ("| ResNet-18 reaches 91% test accuracy within 20 epochs | resnet18 91 (test accuracy) | - | - | not run "
+            "| - |") in md
     assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | passes |" in md
     assert "| baseline | occlusion | 0.125 | 0.750 | +0.80 | FAILS: maps ignore the weights |" in md
     assert "| small_filters | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) |" in md
@@ -209,3 +216,91 @@ def test_faithfulness_table_adds_the_pointing_game_where_masks_existed():
     assert [r[-1] for r in table.rows] == ["0.88", "0.25"]
     without = VariantResult("b", "", {}, {}, {}, {}, {"images": 8, "methods": {"gradcam": row}}, {}, [])
     assert not faithfulness_table([without]).header[-1].startswith("pointing")
+
+
+# The README's CIFAR-10 ladder: epochs trained by seeds 42, 43 and 44 (each stopped four after its best).
+LADDER_EPOCHS = {"baseline": (19, 18, 14), "small_filters": (16, 17, 11), "dropout_last": (22, 29, 24),
+                 "dropout_all": (23, 22, 26), "augmented": (28, 31, 19)}
+
+
+def test_the_report_on_the_cifar10_ladder_judges_direction_and_size_and_shows_every_seed(tmp_path, monkeypatch,
+                                                                                         repo_params, capsys):
+    """The README's three seeds as per-image predictions made to match them."""
+    import dataclasses
+
+    from tests.simulated import IMAGES, SEEDS, ladder_predictions
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    predictions = ladder_predictions()
+    fake_outputs(tmp_path, {name: float(right[0].mean()) for name, right in predictions.items()})
+    for name, right in predictions.items():
+        metrics = tmp_path / layout.variant_report_dir(name) / "metrics.json"
+        write_json(metrics, {**read_json(metrics), "test_size": IMAGES})
+        for seed, row, epochs in zip(SEEDS, right, LADDER_EPOCHS[name]):
+            run = tmp_path / layout.run_dir(name, seed)
+            write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"],
+                      [[i, i % 10, i % 10 if ok else (i + 1) % 10, 0.9] for i, ok in enumerate(row)])
+            write_json(run / "train" / "timing.json", {"train_seconds": 300.0})
+            write_json(run / "train" / "metrics.json", {"val_accuracy": float(row.mean()) + 0.004, "parameters": 1234,
+                                                        "best_epoch": epochs - 4, "epochs_trained": epochs})
+    cifar = dataclasses.replace(repo_params.data, dataset="cifar10")
+    build_report(dataclasses.replace(repo_params, active=list(predictions), seeds=SEEDS, data=cifar))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    # every seed visible, with its epochs; augmented's seed 44 (73.4 against 78.7 and 77.9) flagged
+    assert "| 0.7667 [0.6943, 0.8390] | 78.70 (28), 77.90 (31), 73.40 (19) OUTLIER |" in md
+    assert ("Seeds far from their siblings (more than 3 median absolute deviations from the variant's median test "
+            "accuracy, or stopped early on a val plateau that far below; one such run can make a wide interval): "
+            "augmented seed 44: test 73.4% against a median of 77.9%.") in md
+    assert "augmented seed 44" in capsys.readouterr().out
+    assert f"t over 3 seeds and {IMAGES:,} test images (seed-to-seed spread and the test set's sampling error)" in md
+    section = md.split("## Does it hold up?")[1].split("\n## ")[0]
+    assert "The 8 tests behind these verdicts are one family, adjusted by Holm's method" in section
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in section.splitlines() if line.startswith("| ")}
+    for claim, size in (("stacked 3x3 filters beat the 5x5 baseline", "+4"),
+                        ("dropout after the last conv block beats no dropout", "+1"),
+                        ("dropout after every conv layer beats dropout after the last block only", "+2"),
+                        ("data augmentation adds 3 points to the dropout_all model", "+3")):
+        row = rows[claim]
+        assert re.fullmatch(r"[\d.e-]+ \(Holm [\d.e-]+\); size: [\d.e-]+ \(Holm [\d.e-]+\)", row[3]), row[3]
+        assert row[4] in ("REPRODUCED", "CONTRADICTED", "inconclusive")
+        assert re.fullmatch(rf"(credibly below|consistent with|credibly above) \{size}", row[5]), row[5]
+        if row[4] == "inconclusive":
+            assert re.search(r"about \d+ seeds in all would settle it \(80% power at the 0.013 level Holm asks of "
+                             r"the first of 4 claims\) at the spread measured; \d+ to [\d,]+( or more)? over that "
+                             r"spread's 95% interval", row[6]), row[6]
+    assert rows["stacked 3x3 filters beat the 5x5 baseline"][4] == "REPRODUCED"
+    assert "P(dropout_all wins on a new seed) 0.14" in rows[
+        "dropout after every conv layer beats dropout after the last block only"][2]
+    Image.open(tmp_path / "reports" / "accuracy.png").verify()
+
+
+def test_a_variant_at_chance_is_flagged_and_its_maps_are_not_read(tmp_path, monkeypatch, repo_params, capsys):
+    """shapes with the default ladder: baseline at 27.8% on 4 classes has learnt nothing the
+    test set can tell from guessing."""
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.28, "small_filters": 0.95})
+    meta = tmp_path / layout.RAW / "meta.json"
+    write_json(meta, {**read_json(meta), "classes": ["circle", "square", "triangle", "cross"]})
+    for name, acc in (("baseline", 0.278), ("small_filters", 0.95)):
+        right = round(acc * 400)
+        write_csv(tmp_path / layout.run_dir(name, 42) / "test" / "predictions.csv",
+                  ["index", "actual", "predicted", "confidence"],
+                  [[i, i % 4, i % 4 if i < right else (i + 1) % 4, 0.9] for i in range(400)])
+        metrics = tmp_path / layout.variant_report_dir(name) / "saliency_metrics.json"
+        saliency = read_json(metrics)
+        for m in saliency["methods"].values():
+            m["pointing_accuracy"] = 0.5
+        write_json(metrics, saliency)
+    build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    assert "| baseline (at chance) |" in md and "| small_filters |" in md
+    line = ("Not credibly above chance (the 95% interval of test accuracy reaches down to 25.0%, what a model that "
+            "learnt nothing scores: guessing, or always the largest class): baseline.")
+    assert line in md and line in capsys.readouterr().out
+    assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | model at chance: its maps explain nothing |  |" in md
+    assert "| small_filters | gradcam | 0.125 | 0.750 | +0.10 | passes | 0.50 |" in md
+    assert "| baseline | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) | 0.50 |" in md

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab import layout
-from cnnlab.compare.claims import percent
+from cnnlab.compare.claims import Claim, Scores, judge_all, percent
 from cnnlab.compare.runs import read_local, same_images, seed_matrix
-from cnnlab.compare.stats import compare, verdict
+from cnnlab.compare.stats import MIN_SEEDS, compare
 from cnnlab.errors import UserError
 from cnnlab.params import load_params, parse_params
 
@@ -47,18 +47,22 @@ def compare_names(a: str, b: str) -> str:
         raise UserError(f"{a} and {b} were tested on different images (other data or split); only runs on "
                         f"the same test set can be compared.")
     result = compare(runs_a, runs_b, same_images(index_a))
+    # The verdict as the report gives one: the claim 'A beats B', a family of one test.
+    claim = Claim("compare", f"{a} beats {b}", "", "", better=a, worse=b)
+    (judged,) = judge_all([claim], Scores({a: runs_a, b: runs_b}.__getitem__, lambda _: np.zeros(0), [a, b], "",
+                                          same_images(index_a)))
     d = result.difference
     width = max(len(a), len(b))
     return "\n".join([
         f"{a:<{width}}  {percent(result.a)} % test accuracy",
         f"{b:<{width}}  {percent(result.b)} %   (95% intervals: {result.a.method})",
         f"{a} - {b}: {percent(d, signed=True)} points ({d.method})",
-        f"{result.test}: p = {result.p_value:.3g}" + (f"; {result.sign_flip()}" if result.sign_flip_p is not None
-                                                     else ""),
+        f"{result.test}: p = {result.p_value:.3g}",
         f"P({a} beats {b} on a new seed): "
         + (f"{result.p_a_beats_b:.2f}" if result.p_a_beats_b is not None else
-           "needs 3 or more seeds; with fewer, the interval is the test set's sampling error alone"),
-        f"verdict on '{a} beats {b}': {verdict(d)}",
+           f"needs {MIN_SEEDS} or more seeds; one seed's interval is the test set's sampling error alone"),
+        *([judged.note] if judged.note else []),
+        f"verdict on '{a} beats {b}': {judged.verdict}",
     ])
 
 

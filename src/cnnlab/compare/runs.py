@@ -11,6 +11,7 @@ import numpy as np
 
 from cnnlab import layout
 from cnnlab.compare.claims import Scores, dataset_name
+from cnnlab.compare.stats import chance_level
 from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import Params
@@ -58,5 +59,10 @@ def workspace_scores(params: Params) -> Scores:
     seconds = {name: np.array([read_json(layout.run_dir(name, s) / TRAIN / "timing.json")["train_seconds"]
                                for s in params.seeds]) for name in names}
     meta = read_json(layout.RAW / "meta.json")
+    chance = 0.0
+    if names:  # every variant is tested on the same images: the first one's labels are everyone's
+        first = layout.run_dir(names[0], params.seeds[0]) / TEST / PREDICTIONS
+        labels = [r["actual"] for r in parse_predictions(read_local(str(first)))]
+        chance = chance_level(labels, len(meta["classes"]))
     return Scores(lambda v: correct[v], lambda v: seconds[v], names,
-                  dataset_name(params.data.dataset, meta["classes"]), shared)
+                  dataset_name(params.data.dataset, meta["classes"]), shared, chance)

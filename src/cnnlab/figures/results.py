@@ -78,22 +78,3 @@ def curves_figure(histories: dict[str, dict[str, list[float]]]):
     ax_acc.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def intervals_figure(points: dict[str, tuple[float, float, float]], what: str):
-    """Each variant's test accuracy as a point with its 95% interval (value, low, high),
-    one row per variant, so overlapping intervals are seen at a glance."""
-    names = list(points)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
-    for row, name in enumerate(names):
-        value, low, high = (100 * v for v in points[name])
-        ax.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=f"C{row % 10}", capsize=4)
-        ax.annotate(f"{value:.1f}", (value, row), textcoords="offset points", xytext=(0, 7), ha="center",
-                    fontsize=8)
-    ax.set_yticks(range(len(names)), names)
-    ax.set_ylim(-0.7, len(names) - 0.3)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"test accuracy, % (95% interval: {what})")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig

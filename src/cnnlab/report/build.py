@@ -6,13 +6,16 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from cnnlab import layout, tracking
+from cnnlab.compare.claims import CLAIMS_FILE, VERDICTS, Judgement, judge_all, load_claims, original_numbers
+from cnnlab.compare.runs import workspace_scores
+from cnnlab.compare.stats import LEVEL, MIN_SEEDS, Estimate, accuracy, outlying_seeds
 from cnnlab.data.canonical import SKIPPED, skipped_line
 from cnnlab.errors import UserError
-from cnnlab.compare.claims import CLAIMS_FILE, Judgement, judge_all, load_claims, original_numbers
-from cnnlab.compare.runs import workspace_scores
-from cnnlab.compare.stats import VERDICTS, Estimate, accuracy
-from cnnlab.figures.results import curves_figure, intervals_figure
+from cnnlab.figures.intervals import intervals_figure
+from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, save_figure, write_json, write_text
 from cnnlab.params import Params
 from cnnlab.repeat import TRAIN
@@ -55,15 +58,78 @@ def collect(params: Params, name: str) -> VariantResult:
                          read_json(needed[5]), read_history(needed[2]), seed_runs)
 
 
-def summary_table(results: list[VariantResult], intervals: dict[str, Estimate]) -> Table:
-    header = ["variant", "val acc", "test acc", "mean test acc over seeds [95% interval]", "test loss",
-              "parameters", "train time (s)", "misclassified"]
-    rows = [[r.name + (" (under-trained?)" if under_trained(r) else ""), f"{r.train['val_accuracy']:.4f}",
-             f"{r.test['test_accuracy']:.4f}", f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
-             f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}",
-             str(r.misclassified["misclassified"])]
+def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: "Flags") -> Table:
+    header = ["variant", "val acc", "test acc", "mean test acc over seeds [95% interval]",
+              "each seed: test acc % (epochs trained)", "test loss", "parameters", "train time (s)", "misclassified"]
+    rows = [[r.name + (" (under-trained?)" if under_trained(r) else "") + (" (at chance)" if r.name in flags.at_chance
+                                                                           else ""),
+             f"{r.train['val_accuracy']:.4f}", f"{r.test['test_accuracy']:.4f}",
+             f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
+             each_seed(r, intervals[r.name], flags.outliers.get(r.name, {})), f"{r.test['test_loss']:.4f}",
+             f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}", str(r.misclassified["misclassified"])]
             for r in results]
     return Table(header, rows)
+
+
+def each_seed(r: VariantResult, accuracy: Estimate, outliers: dict[int, str]) -> str:
+    return ", ".join(f"{100 * a:.2f} ({run['epochs_trained']})"
+                     + (" OUTLIER" if i in outliers else "")
+                     for i, (a, run) in enumerate(zip(accuracy.per_seed, r.seed_runs)))
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What a reader must not take at face value: variants no better than chance, and seeds
+    far from their siblings (by index into `seeds`, with why)."""
+    chance: float
+    at_chance: list[str]
+    outliers: dict[str, dict[int, str]]
+
+
+def flag(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], chance: float,
+         val_images: int) -> Flags:
+    at_chance = [r.name for r in results if intervals[r.name].low <= chance]
+    far = {r.name: far_seeds(params, r, intervals[r.name].per_seed, val_images) for r in results}
+    return Flags(chance, at_chance, {name: found for name, found in far.items() if found})
+
+
+def far_seeds(params: Params, r: VariantResult, test: tuple[float, ...], val_images: int) -> dict[int, str]:
+    """The variant's seeds far from their siblings on test accuracy, or stopped early (before
+    the epoch cap) at a val accuracy far below theirs, each with why."""
+    val = [run["val_accuracy"] for run in r.seed_runs]
+    far_test = outlying_seeds(test, sampling_sd(test, r.test["test_size"]))
+    far_val = outlying_seeds(val, sampling_sd(val, val_images))
+    cap = params.variant(r.name).train.epochs
+    found = {}
+    for i, (seed, run) in enumerate(zip(params.seeds, r.seed_runs)):
+        if far_test[i]:
+            found[i] = f"seed {seed}: test {100 * test[i]:.1f}% against a median of {100 * np.median(test):.1f}%"
+        elif far_val[i] and val[i] < np.median(val) and run["epochs_trained"] < cap:
+            found[i] = (f"seed {seed}: stopped at epoch {run['epochs_trained']} on a val plateau of "
+                        f"{100 * val[i]:.1f}%, its siblings' best {100 * max(val[:i] + val[i + 1:]):.1f}%")
+    return found
+
+
+def sampling_sd(accuracies: tuple[float, ...] | list[float], images: int) -> float:
+    """The binomial SD of one accuracy measured on `images` images: seeds closer than this
+    differ by the draw of images alone."""
+    p = float(np.mean(accuracies))
+    return (p * (1 - p) / max(1, images)) ** 0.5
+
+
+def flag_lines(flags: Flags) -> list[str]:
+    lines = []
+    if flags.at_chance:
+        lines.append(f"Not credibly above chance (the 95% interval of test accuracy reaches down to "
+                     f"{flags.chance:.1%}, what a model that learnt nothing scores: guessing, or always the "
+                     f"largest class): {', '.join(flags.at_chance)}. Saliency maps of a model at chance explain "
+                     f"nothing; train longer (train.epochs) or check the data.")
+    if flags.outliers:
+        lines.append("Seeds far from their siblings (more than 3 median absolute deviations from the variant's "
+                     "median test accuracy, or stopped early on a val plateau that far below; one such run can "
+                     "make a wide interval): " + "; ".join(f"{name} {why}" for name, found in flags.outliers.items()
+                                                          for why in found.values()) + ".")
+    return lines
 
 
 def summary_metrics(intervals: dict[str, Estimate]) -> dict:
@@ -96,21 +162,32 @@ def under_trained_list(results: list[VariantResult]) -> str:
 
 
 def claims_blocks(judgements: list[Judgement]) -> list[Block]:
-    rows = [[j.claim.claim, original_numbers(j.claim), j.numbers or "-", j.verdict.upper() if j.verdict in
-             ("reproduced", "contradicted") else j.verdict, j.note or "-"] for j in judgements]
+    rows = [[j.claim.claim, original_numbers(j.claim), j.numbers or "-", j.p_values() or "-",
+             j.verdict.upper() if j.verdict in ("reproduced", "contradicted") else j.verdict, j.size or "-",
+             j.note or "-"] for j in judgements]
     counts = {v: sum(j.verdict == v for j in judgements) for v in VERDICTS}
+    tests = sum(len(j.questions) for j in judgements)
     return [
-        Text(f"Each claim of the original write-ups ({CLAIMS_FILE}) against this run, on the test set: "
-             "reproduced when the 95% interval of the difference lies wholly on the claimed side, "
-             "contradicted when wholly on the other, inconclusive when it spans zero. "
+        Text(f"Each claim of the original write-ups ({CLAIMS_FILE}) against this run, on the test set. A claim that "
+             "A beats B is reproduced when the difference is credibly on the claimed side of zero, contradicted "
+             "when credibly on the other, inconclusive otherwise; a claimed size (by N points) is credibly below, "
+             "consistent with or credibly above the original's; a claimed tie (within N points) is reproduced "
+             "when the whole interval lies above -N. With one seed there is no verdict: nothing shows how far "
+             "another seed would move the result. "
+             + (f"The {tests} tests behind these verdicts are one family, adjusted by Holm's method: each p is "
+                "multiplied by the number of tests not yet decided (the smallest by all of them), so the chance that "
+                f"any verdict in this table is wrong stays at {LEVEL:.0%} or less, rather than {LEVEL:.0%} for each; "
+                "the raw p (which goes with the 95% interval shown) is beside the adjusted one. "
+                if tests else "")
              + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + "."),
-        Table(["claim", "original (one run)", "cnnlab (95% intervals)", "verdict", "note"], rows),
+        Table(["claim", "original (one run)", "cnnlab (95% intervals)", "p (Holm-adjusted)", "verdict",
+               "size against the original", "note"], rows),
     ]
 
 
-def faithfulness_table(results: list[VariantResult]) -> Table:
+def faithfulness_table(results: list[VariantResult], at_chance: list[str] = ()) -> Table:
     """Every variant's methods with their faithfulness; reference maps (which ignore the
-    model) are the bar a method must clear."""
+    model) are the bar a method must clear. A model at chance has nothing to explain."""
     header = ["variant", "method", "deletion AUC (lower is better)", "insertion AUC (higher is better)",
               "rank corr. with a randomised model", "sanity check"]
     # The pointing game needs object masks, which only some sources (shapes) have.
@@ -123,10 +200,13 @@ def faithfulness_table(results: list[VariantResult]) -> Table:
             verdict = "passes" if m["passes_randomisation"] else "FAILS: maps ignore the weights"
             if m["reference"]:
                 verdict = "reference (ignores the model)"
+            elif r.name in at_chance:
+                verdict = "model at chance: its maps explain nothing"
             row = [r.name, method, f"{m['deletion_auc']:.3f}", f"{m['insertion_auc']:.3f}",
                    f"{m['randomisation_rank_correlation']:+.2f}", verdict]
             if pointing:
-                row.append(f"{m['pointing_accuracy']:.2f}" if "pointing_accuracy" in m else "")
+                shown = "pointing_accuracy" in m and (m["reference"] or r.name not in at_chance)
+                row.append(f"{m['pointing_accuracy']:.2f}" if shown else "")
             rows.append(row)
     return Table(header, rows)
 
@@ -141,7 +221,7 @@ SPLIT_PER_SEED = "; every training seed draws its own, this is the first seed's"
 
 
 def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
-                 judgements: list[Judgement]) -> list[Block]:
+                 judgements: list[Judgement], flags: Flags) -> list[Block]:
     """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / "meta.json")
@@ -155,14 +235,16 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
              f"({best.test['test_accuracy']:.2%})."),
         *data_warnings(),
         Heading("Variants"),
-        summary_table(results, intervals),
+        summary_table(results, intervals, flags),
         Text(f"Training seeds: {', '.join(map(str, params.seeds))}. 95% intervals of test accuracy: {method}"
-             + (" (the test set's sampling error alone: add seeds to see how much a new seed moves a variant)"
+             + (f" (add seeds to see how much a new seed moves a variant; a verdict needs {MIN_SEEDS} or more)"
                 if len(params.seeds) == 1 else "") + "."
              + (f" Possibly under-trained (the best validation epoch was the last one; more epochs "
                 f"might still help): {under_trained_list(results)}."
                 if any(under_trained(r) for r in results) else "")),
-        Image(Path("accuracy.png"), "test accuracy of every variant with its 95% interval"),
+        *[Text(line) for line in flag_lines(flags)],
+        Image(Path("accuracy.png"), "test accuracy of every variant with its 95% interval"
+              + (", each seed a dot" if len(params.seeds) > 1 else "")),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
         Heading("Does it hold up?"),
         *claims_blocks(judgements),
@@ -173,7 +255,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
              "check (Adebayo et al.): the rank correlation of |map| with the maps of the same architecture "
              f"re-initialised; a method at {results[0].saliency['randomisation_max_correlation']} or above "
              "explains the image, not the model."),
-        faithfulness_table(results),
+        faithfulness_table(results, flags.at_chance),
         Heading("Training curves"),
         Image(Path("curves.png"), "loss and accuracy per epoch, every variant"),
     ]
@@ -220,14 +302,19 @@ def build_report(params: Params) -> Path:
     scores = workspace_scores(params)
     intervals = {r.name: accuracy(scores.correct(r.name), scores.same_images) for r in results}
     method = next(iter(intervals.values())).method
-    save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method),
+    flags = flag(params, results, intervals, scores.chance, len(read_json(layout.SPLIT)["val"]))
+    save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method,
+                                 {n: e.per_seed for n, e in intervals.items()},
+                                 {n: list(found) for n, found in flags.outliers.items()}, scores.chance),
                 layout.REPORTS / "accuracy.png")
     judgements = judge_all(load_claims(), scores)
     write_json(layout.REPORTS / "summary.json", summary_metrics(intervals))
-    blocks = build_blocks(params, results, intervals, method, judgements)
+    blocks = build_blocks(params, results, intervals, method, judgements, flags)
     write_text(layout.REPORTS / "report.md", to_markdown(blocks))
     write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
         publish(r)
+    for line in flag_lines(flags):
+        print(f"report: {line}")
     print(f"report: {layout.REPORTS / 'report.html'} ({len(results)} variants)")
     return layout.REPORTS / "report.html"
