@@ -17,20 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from cnnlab.compare.stats import (
-    LEVEL,
-    MIN_SEEDS,
-    MOST_SEEDS,
-    POWER,
-    Comparison,
-    Estimate,
-    accuracy,
-    compare,
-    holm,
-    over_seeds,
-    power,
-    seeds_to_settle,
-)
+from cnnlab.compare.stats import (LEVEL, MIN_SEEDS, MOST_SEEDS, POWER, Comparison, Estimate, accuracy, compare, holm,
+                                  over_seeds, power, seeds_to_settle)
 from cnnlab.errors import UserError
 from cnnlab.schema import bounded, build, read_yaml
 
@@ -124,10 +112,6 @@ class Judgement:
     estimate: Estimate | None = None  # what the verdict is on: a difference, an accuracy, or a time saved
     questions: tuple[Question, ...] = ()
     size: str = ""  # with a claimed size: "credibly below", "consistent with" or "credibly above +3"
-
-    @property
-    def main(self) -> Question | None:
-        return next((q for q in self.questions if q.what != "size"), None)
 
     def p_values(self) -> str:
         """The verdict's raw and Holm-adjusted p (and the size's, when there is one)."""

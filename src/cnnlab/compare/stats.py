@@ -39,8 +39,9 @@ of the two got right (the interval that goes with the exact McNemar test, whose 
 shown beside it).
 
 tests/test_compare_stats.py checks these against scipy, against known answers, and by
-simulation: false verdicts at most 5% at 2, 3, 5 and 10 seeds, with and without
-seed-to-seed wobble and per-image differences between variants.
+simulation: variants of equal skill, each with its own per-image strengths, each trained
+model moving by 0 to 1 point from seed to seed, get a verdict at most 5% of the time at
+2, 3, 5 and 10 seeds.
 """
 
 from __future__ import annotations
