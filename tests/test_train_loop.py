@@ -48,6 +48,24 @@ def test_same_seed_same_weights_different_seed_different():
     assert not all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])
 
 
+def test_seeding_turns_deterministic_algorithms_on_without_loading_the_compiler():
+    """The flag torch.use_deterministic_algorithms(True, warn_only=True) sets, in a fresh
+    process, without that call's import of torch._inductor (seconds at every stage's start)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, torch\nfrom cnnlab.train.device import seed_everything\nseed_everything(3)\n"
+             "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),"
+             " 'torch._inductor.config' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "False"]
+    # where the inductor is loaded already, its own flag is set too, through torch's call
+    import torch._inductor.config as inductor
+
+    seed_everything(3)
+    assert torch.are_deterministic_algorithms_enabled() and inductor.deterministic
+
+
 def test_divergence_stops_with_the_cause_and_the_fix():
     model, train, val, p = setup(optimizer="sgd", lr=1e9, momentum=0.9)
     with pytest.raises(UserError) as err:

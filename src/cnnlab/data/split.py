@@ -8,7 +8,6 @@ from the whole, each stratified by class.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from cnnlab.data.canonical import ImageSet
 from cnnlab.errors import UserError
@@ -26,6 +25,11 @@ def _carve(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int,
             f"cannot carve a stratified {what} set of {fraction:.0%} from {len(indices)} images: "
             f"class '{rare}' has {present.min()} image(s) and each of the {len(present)} classes "
             f"needs at least one on each side. Add images, or change split.{what}_fraction.")
+    # Imported here, not at the top: scikit-learn takes about 2 s to import, and every stage that
+    # loads the prepared data imports this module, while only split@ (and a seed that draws its
+    # own split) ever carves one.
+    from sklearn.model_selection import train_test_split
+
     rest, taken = train_test_split(indices, test_size=n_take, random_state=seed,
                                    stratify=labels[indices], shuffle=True)
     return np.sort(rest), np.sort(taken)

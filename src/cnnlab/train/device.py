@@ -47,8 +47,19 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     # Same params + same machine => same metrics to the last digit.
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic_algorithms()
     torch.backends.cudnn.benchmark = False
+
+
+def deterministic_algorithms() -> None:
+    """torch.use_deterministic_algorithms(True, warn_only=True), without its import of
+    torch._inductor's config (2.3 s at the start of every training stage) to flag kernels
+    that torch.compile would generate: cnnlab compiles nothing, so the eager flag is all
+    there is to set, unless the inductor is already loaded."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 # glibc's malloc serves allocations above a (dynamic, at most 32 MB) threshold with
