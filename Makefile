@@ -13,11 +13,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 setup: $(STAMP)
 
-# --no-compile: byte-compiling every installed module (torch, mlflow, dvc: tens of thousands)
-# took about a minute of a fresh clone's install; Python compiles and caches the few it imports.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt -e .
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 	touch $(STAMP)
 
 pipeline: setup
