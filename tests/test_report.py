@@ -304,3 +304,18 @@ def test_a_variant_at_chance_is_flagged_and_its_maps_are_not_read(tmp_path, monk
     assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | model at chance: its maps explain nothing |  |" in md
     assert "| small_filters | gradcam | 0.125 | 0.750 | +0.10 | passes | 0.50 |" in md
     assert "| baseline | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) | 0.50 |" in md
+
+
+def test_a_seed_that_stopped_early_on_a_low_plateau_is_flagged(repo_params):
+    """Its test accuracy is in line with its siblings', yet early stopping ended it at a val
+    accuracy far below theirs; a seed that ran to the epoch cap at the same val is not flagged."""
+    from cnnlab.report.build import VariantResult, far_seeds
+
+    cap = repo_params.variant("augmented").train.epochs
+    params = __import__("dataclasses").replace(repo_params, seeds=[42, 43, 44])
+    runs = [{"val_accuracy": v, "epochs_trained": e} for v, e in ((0.786, cap), (0.783, cap), (0.738, cap - 5))]
+    result = VariantResult("augmented", "", {}, {}, {"test_size": 10_000}, {}, {}, {}, runs)
+    found = far_seeds(params, result, (0.770, 0.772, 0.768), 7500)
+    assert found == {2: "seed 44: stopped at epoch 7 on a val plateau of 73.8%, its siblings' best 78.6%"}
+    runs[2]["epochs_trained"] = cap  # ran to the cap: a slow seed, not one cut short
+    assert far_seeds(params, result, (0.770, 0.772, 0.768), 7500) == {}

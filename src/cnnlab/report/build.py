@@ -71,10 +71,9 @@ def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], 
     return Table(header, rows)
 
 
-def each_seed(r: VariantResult, accuracy: Estimate, outliers: dict[int, str]) -> str:
-    return ", ".join(f"{100 * a:.2f} ({run['epochs_trained']})"
-                     + (" OUTLIER" if i in outliers else "")
-                     for i, (a, run) in enumerate(zip(accuracy.per_seed, r.seed_runs)))
+def each_seed(r: VariantResult, estimate: Estimate, outliers: dict[int, str]) -> str:
+    return ", ".join(f"{100 * a:.2f} ({run['epochs_trained']})" + (" OUTLIER" if i in outliers else "")
+                     for i, (a, run) in enumerate(zip(estimate.per_seed, r.seed_runs)))
 
 
 @dataclass(frozen=True)
