@@ -112,6 +112,7 @@ class Judgement:
     estimate: Estimate | None = None  # what the verdict is on: a difference, an accuracy, or a time saved
     questions: tuple[Question, ...] = ()
     size: str = ""  # with a claimed size: "credibly below", "consistent with" or "credibly above +3"
+    comparison: Comparison | None = None  # of better and worse, for a claim that compares two variants
 
     def p_values(self) -> str:
         """The verdict's raw and Holm-adjusted p (and the size's, when there is one)."""
@@ -152,9 +153,10 @@ def judge(c: Claim, scores: Scores) -> Judgement:
     numbers = (f"{c.better} {percent(result.a)} vs {c.worse} {percent(result.b)}; difference "
                f"{percent(result.difference, signed=True)} points" + new_seed(c, result))
     if c.kind == "tie":
-        return weigh(c, result.difference, numbers, [("margin", -c.within / 100, 1)], elsewhere)
+        return replace(weigh(c, result.difference, numbers, [("margin", -c.within / 100, 1)], elsewhere),
+                       comparison=result)
     sides = [("direction", 0.0, 1)] + ([("size", c.by / 100, 0)] if c.by else [])
-    return weigh(c, result.difference, numbers, sides, elsewhere, one_seed_p=result)
+    return replace(weigh(c, result.difference, numbers, sides, elsewhere, one_seed_p=result), comparison=result)
 
 
 def new_seed(c: Claim, result: Comparison) -> str:

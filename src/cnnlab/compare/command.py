@@ -11,7 +11,7 @@ import numpy as np
 from cnnlab import layout
 from cnnlab.compare.claims import Claim, Scores, judge_all, percent
 from cnnlab.compare.runs import read_local, same_images, seed_matrix
-from cnnlab.compare.stats import MIN_SEEDS, compare
+from cnnlab.compare.stats import MIN_SEEDS
 from cnnlab.errors import UserError
 from cnnlab.params import load_params, parse_params
 
@@ -46,11 +46,11 @@ def compare_names(a: str, b: str) -> str:
     if not np.array_equal(index_a, index_b):
         raise UserError(f"{a} and {b} were tested on different images (other data or split); only runs on "
                         f"the same test set can be compared.")
-    result = compare(runs_a, runs_b, same_images(index_a))
-    # The verdict as the report gives one: the claim 'A beats B', a family of one test.
+    # Judged as the report judges a claim alone: 'A beats B', a family of one test.
     claim = Claim("compare", f"{a} beats {b}", "", "", better=a, worse=b)
     (judged,) = judge_all([claim], Scores({a: runs_a, b: runs_b}.__getitem__, lambda _: np.zeros(0), [a, b], "",
                                           same_images(index_a)))
+    result = judged.comparison
     d = result.difference
     width = max(len(a), len(b))
     return "\n".join([

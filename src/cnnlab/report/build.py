@@ -58,7 +58,7 @@ def collect(params: Params, name: str) -> VariantResult:
                          read_json(needed[5]), read_history(needed[2]), seed_runs)
 
 
-def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: "Flags") -> Table:
+def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: Flags) -> Table:
     header = ["variant", "val acc", "test acc", "mean test acc over seeds [95% interval]",
               "each seed: test acc % (epochs trained)", "test loss", "parameters", "train time (s)", "misclassified"]
     rows = [[r.name + (" (under-trained?)" if under_trained(r) else "") + (" (at chance)" if r.name in flags.at_chance
