@@ -20,7 +20,7 @@ CHILD = """
 import json, resource, sys, time
 import torch
 from torchvision import models
-from cnnlab.train.device import keep_freed_memory
+from cnnlab.runtime.allocator import keep_freed_memory
 if sys.argv[1] == "cnnlab":
     assert keep_freed_memory(), "mallopt is not available here"
 model = models.get_model(sys.argv[2], weights=None).eval()

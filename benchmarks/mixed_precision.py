@@ -17,7 +17,7 @@ import torch
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.models import build_model
 from cnnlab.params import load_params
-from cnnlab.train.device import pick_device, seed_everything
+from cnnlab.runtime.device import pick_device, seed_everything
 from cnnlab.train.loop import fit
 
 

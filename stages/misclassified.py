@@ -1,7 +1,7 @@
 """misclassified@V: a gallery of the test images the variant gets wrong."""
 
 from cnnlab.cli import run_stage
-from cnnlab.evaluate.run import misclassified_gallery
+from cnnlab.evaluate.gallery import misclassified_gallery
 
 if __name__ == "__main__":
     run_stage(misclassified_gallery, per_variant=True)

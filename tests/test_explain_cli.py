@@ -10,7 +10,7 @@ from PIL import Image
 
 from cnnlab.command import main
 from cnnlab.models import build_model, parse_model_spec
-from cnnlab.train.checkpoint import ModelCard, save_checkpoint
+from cnnlab.runtime.checkpoint import ModelCard, save_checkpoint
 from tests.conftest import ROOT
 
 CLASSES = ["airplane", "bird", "cat", "dog"]

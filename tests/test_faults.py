@@ -16,7 +16,7 @@ from PIL import Image
 from cnnlab.data.canonical import load_imageset
 from cnnlab.errors import UserError
 from cnnlab.io import atomic_write, temp_prefix
-from cnnlab.train.device import batch_fits
+from cnnlab.runtime.device import batch_fits
 from tests.conftest import ROOT
 
 

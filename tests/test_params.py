@@ -94,3 +94,20 @@ def test_a_repeat_run_of_an_unlisted_seed_says_where_to_add_it(repo_params):
 
     with pytest.raises(UserError, match=r"seed 5 is not under seeds in params.yaml \(42\); add it there"):
         repeat_run(repo_params, "baseline", 5)
+
+
+@pytest.mark.parametrize("methods, active, error", [
+    (["cam"], ["mlp", "skip_mlp"], "saliency.methods lists cam, which needs a global-average-pool + linear head"),
+    (["occlusion", "gradcam_plus_plus"], ["mlp"], "lists gradcam_plus_plus, which needs a convolution layer"),
+    (["cam", "occlusion"], ["cam_cnn", "mlp"], None),  # cam applies to one of them: the MLP skips it
+    (["occlusion", "gradcam"], ["mlp", "skip_mlp"], None),  # the defaults skip what does not fit
+])
+def test_a_chosen_saliency_method_no_active_variant_can_run_stops_before_training(methods, active, error):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["saliency"]["methods"], raw["active"] = methods, active
+    if error is None:
+        assert parse_params(raw).saliency.methods == methods
+        return
+    with pytest.raises(UserError, match="remove .* from saliency.methods") as caught:
+        parse_params(raw)
+    assert error in str(caught.value) and ", ".join(active) in str(caught.value)

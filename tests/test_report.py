@@ -43,7 +43,7 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
     write_json(root / layout.SPLIT, {"train": list(range(20)), "val": list(range(20, 25)),
                                      "test": list(range(25, 30))})
     for name, acc in variants.items():
-        mdir, rdir = root / layout.model_dir(name), root / layout.variant_report_dir(name)
+        mdir, rdir = root / layout.trained(name).dir, root / layout.tested(name).dir
         write_json(mdir / "metrics.json", {"val_accuracy": acc - 0.01, "best_epoch": 2, "epochs_trained": 3,
                                            "parameters": 1234,
                                            "val_loss": 0.5})
@@ -55,7 +55,7 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         right = round(acc * TEST_IMAGES)  # the first `right` test images, so the better variant's set holds the other's
         rows = [[i, i % 3, i % 3 if i < right else (i + 1) % 3, 0.9] for i in range(TEST_IMAGES)]
         write_csv(rdir / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
-        run = root / layout.run_dir(name, 42)  # repeat@V-42: the first (and only) seed's run
+        run = root / layout.seed_run(name, 42).dir  # repeat@V-42: the first (and only) seed's run
         write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"], rows)
         write_json(run / "train" / "timing.json", {"train_seconds": 3.5})
         write_json(run / "train" / "metrics.json", read_json(mdir / "metrics.json"))  # repeat@V-42 copies it
@@ -127,8 +127,8 @@ def test_a_variant_whose_best_epoch_was_its_last_is_flagged(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
-    for metrics in (layout.model_dir("small_filters") / "metrics.json",
-                    layout.run_dir("small_filters", 42) / "train" / "metrics.json"):
+    for metrics in (layout.trained("small_filters").dir / "metrics.json",
+                    layout.seed_run("small_filters", 42).dir / "train" / "metrics.json"):
         write_json(tmp_path / metrics, {**read_json(tmp_path / metrics), "epochs_trained": 2})  # best epoch 2 of 2
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
@@ -146,9 +146,9 @@ def test_with_several_seeds_every_seeds_run_counts_for_the_flag(tmp_path, monkey
     fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
     for name in ("baseline", "small_filters"):
         for seed in (7, 3):
-            shutil.copytree(tmp_path / layout.run_dir(name, 42), tmp_path / layout.run_dir(name, seed))
+            shutil.copytree(tmp_path / layout.seed_run(name, 42).dir, tmp_path / layout.seed_run(name, seed).dir)
     # the first seed finished; seed 3 of small_filters had its best epoch last
-    late = tmp_path / layout.run_dir("small_filters", 3) / "train" / "metrics.json"
+    late = tmp_path / layout.seed_run("small_filters", 3).dir / "train" / "metrics.json"
     write_json(late, {**read_json(late), "epochs_trained": 2})
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"], seeds=[42, 7, 3]))
     md = (tmp_path / "reports" / "report.md").read_text()
@@ -177,9 +177,9 @@ def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     fake_outputs(tmp_path, {"baseline": 0.91, "small_filters": 0.95})
-    metrics = tmp_path / layout.model_dir("baseline") / "metrics.json"
+    metrics = tmp_path / layout.trained("baseline").dir / "metrics.json"
     write_json(metrics, {**__import__("json").loads(metrics.read_text()), "lr": 0.0123, "epochs_trained": 4})
-    picture = tmp_path / layout.lr_find_dir("baseline") / "range_test.png"
+    picture = tmp_path / layout.lr_find("baseline").dir / "range_test.png"
     picture.parent.mkdir()
     Image.fromarray(np.full((6, 6, 3), 200, dtype=np.uint8)).save(picture)
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
@@ -198,7 +198,7 @@ def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, re
 
     monkeypatch.chdir(tmp_path)
     fake_outputs(tmp_path, {"baseline": 0.9})
-    (tmp_path / layout.variant_report_dir("baseline") / "saliency_metrics.json").unlink()
+    (tmp_path / layout.tested("baseline").dir / "saliency_metrics.json").unlink()
     with pytest.raises(UserError, match="saliency_metrics.json.*dvc repro"):
         build_report(dataclasses.replace(repo_params, active=["baseline"]))
 
@@ -235,10 +235,10 @@ def test_the_report_on_the_cifar10_ladder_judges_direction_and_size_and_shows_ev
     predictions = ladder_predictions()
     fake_outputs(tmp_path, {name: float(right[0].mean()) for name, right in predictions.items()})
     for name, right in predictions.items():
-        metrics = tmp_path / layout.variant_report_dir(name) / "metrics.json"
+        metrics = tmp_path / layout.tested(name).dir / "metrics.json"
         write_json(metrics, {**read_json(metrics), "test_size": IMAGES})
         for seed, row, epochs in zip(SEEDS, right, LADDER_EPOCHS[name]):
-            run = tmp_path / layout.run_dir(name, seed)
+            run = tmp_path / layout.seed_run(name, seed).dir
             write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"],
                       [[i, i % 10, i % 10 if ok else (i + 1) % 10, 0.9] for i, ok in enumerate(row)])
             write_json(run / "train" / "timing.json", {"train_seconds": 300.0})
@@ -287,10 +287,10 @@ def test_a_variant_at_chance_is_flagged_and_its_maps_are_not_read(tmp_path, monk
     write_json(meta, {**read_json(meta), "classes": ["circle", "square", "triangle", "cross"]})
     for name, acc in (("baseline", 0.278), ("small_filters", 0.95)):
         right = round(acc * 400)
-        write_csv(tmp_path / layout.run_dir(name, 42) / "test" / "predictions.csv",
+        write_csv(tmp_path / layout.seed_run(name, 42).dir / "test" / "predictions.csv",
                   ["index", "actual", "predicted", "confidence"],
                   [[i, i % 4, i % 4 if i < right else (i + 1) % 4, 0.9] for i in range(400)])
-        metrics = tmp_path / layout.variant_report_dir(name) / "saliency_metrics.json"
+        metrics = tmp_path / layout.tested(name).dir / "saliency_metrics.json"
         saliency = read_json(metrics)
         for m in saliency["methods"].values():
             m["pointing_accuracy"] = 0.5

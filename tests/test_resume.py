@@ -40,7 +40,7 @@ def slow_epochs(workspace):
 def test_a_killed_training_resumes_and_ends_byte_identical(slow_epochs, tmp_path):
     whole = train(tmp_path)
     assert whole.wait(timeout=300) == 0, whole.stdout.read()
-    expected = {name: (layout.model_dir(VARIANT) / name).read_bytes() for name in OUTPUTS}
+    expected = {name: (layout.trained(VARIANT).dir / name).read_bytes() for name in OUTPUTS}
     shutil.rmtree(layout.MODELS)
 
     killed = train(tmp_path)
@@ -52,23 +52,23 @@ def test_a_killed_training_resumes_and_ends_byte_identical(slow_epochs, tmp_path
     time.sleep(0.3)  # into epoch 2
     killed.send_signal(signal.SIGKILL)
     assert killed.wait(timeout=30) == -signal.SIGKILL
-    assert not (layout.model_dir(VARIANT) / "model.pt").exists()
-    run_id = read_json(layout.model_dir(VARIANT) / "mlflow_run.json")["run_id"]
+    assert not (layout.trained(VARIANT).dir / "model.pt").exists()
+    run_id = read_json(layout.trained(VARIANT).dir / "mlflow_run.json")["run_id"]
 
     again = train(tmp_path)
     log = again.communicate(timeout=300)[0]
     assert again.returncode == 0, log
     assert "resuming after epoch" in log
     for name in OUTPUTS:
-        assert (layout.model_dir(VARIANT) / name).read_bytes() == expected[name], name
+        assert (layout.trained(VARIANT).dir / name).read_bytes() == expected[name], name
     assert not resume_file.exists()  # a finished stage leaves no resume state
-    assert read_json(layout.model_dir(VARIANT) / "timing.json")["resumed_after_epoch"] >= 1
+    assert read_json(layout.trained(VARIANT).dir / "timing.json")["resumed_after_epoch"] >= 1
 
     # the resumed training carried on in the same MLflow run, with one value per epoch
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert read_json(layout.model_dir(VARIANT) / "mlflow_run.json")["run_id"] == run_id
+    assert read_json(layout.trained(VARIANT).dir / "mlflow_run.json")["run_id"] == run_id
     assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [1, 2, 3, 4]
     assert client.get_run(run_id).info.status == "FINISHED"
 

@@ -14,7 +14,8 @@ from cnnlab.errors import UserError
 from cnnlab.explain.cam import cam_all_classes, cam_maps
 from cnnlab.explain.gradcam import gradcam_maps
 from cnnlab.explain.reference import random_maps, sobel_maps
-from cnnlab.explain.registry import SALIENCY, MapSettings, saliency_maps
+from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.registry import SALIENCY, MapSettings
 from cnnlab.models import build_model, parse_model_spec
 from cnnlab.params import SaliencyMethod, SaliencyParams
 
@@ -48,8 +49,38 @@ def settings(**overrides):
     return MapSettings(p, Normalizer([0.5] * 3, [0.25] * 3), seed=7)
 
 
-def test_the_registry_and_the_params_list_the_same_methods():
-    assert set(SALIENCY) == set(get_args(SaliencyMethod))
+def test_every_registered_method_has_its_maps_and_every_maps_function_is_registered():
+    import inspect
+
+    from cnnlab.explain import methods
+
+    functions = {name for name, f in vars(methods).items()
+                 if inspect.isfunction(f) and f.__module__ == methods.__name__ and name not in ("occlusion_fill", "saliency_maps")}
+    assert functions == set(SALIENCY)
+    assert set(get_args(SaliencyMethod)) == set(SALIENCY)
+
+
+def test_each_model_has_the_features_the_saliency_methods_are_told_it_has():
+    """The registry's claim decides which methods saliency@V skips: check it on the built model."""
+    from cnnlab.explain.cam import cam_parts
+    from cnnlab.explain.layers import conv_layers
+    from cnnlab.explain.registry import CAM_HEAD, CONVOLUTIONS, FEATURE_WORDS
+    from cnnlab.models import MODELS, build_model, parse_model_spec
+    from cnnlab.errors import UserError
+
+    declared = set().union(*(e.features for e in MODELS.values()))
+    assert declared == set(FEATURE_WORDS)
+    for name, entry in MODELS.items():
+        raw = {"name": name, "weights": "none", "freeze": "none"} if "weights" in entry.args.__dataclass_fields__ \
+            else {"name": name}
+        model = build_model(parse_model_spec(raw, name), 3, 32, 4)
+        assert bool(conv_layers(model)) == (CONVOLUTIONS in entry.features), name
+        try:
+            cam_parts(model)
+            has_cam_head = True
+        except UserError:
+            has_cam_head = False
+        assert has_cam_head == (CAM_HEAD in entry.features), name
 
 
 def test_gradcam_equals_captum_layer_gradcam_with_bilinear_upsampling():

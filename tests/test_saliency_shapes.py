@@ -8,11 +8,12 @@ import torch
 from cnnlab.data.canonical import conform, load_imageset, save_imageset
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.data.shapes import SHAPES, make_shapes, shape_mask
-from cnnlab.explain.registry import MapSettings, saliency_maps
+from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.registry import MapSettings
 from cnnlab.explain.scores import faithfulness_scores
 from cnnlab.models import build_model, parse_model_spec
 from cnnlab.params import SaliencyParams, TrainParams
-from cnnlab.train.device import seed_everything
+from cnnlab.runtime.device import seed_everything
 from cnnlab.train.loop import fit
 
 SPEC = {"name": "cam_cnn", "channels": [16, 32, 64], "dropout": 0.0}

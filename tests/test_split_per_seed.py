@@ -11,7 +11,6 @@ from cnnlab.data.split import make_split
 from cnnlab.evaluate.run import evaluate_variant
 from cnnlab.io import read_json
 from cnnlab.params import load_params
-from cnnlab.predictions import PREDICTIONS
 from cnnlab.repeat import repeat_run
 from cnnlab.train.run import train_variant
 from tests.conftest import ROOT
@@ -26,7 +25,7 @@ def per_seed_params(workspace, per_seed: bool, seeds: list[int]):
 
 
 def indices_tested(seed: int) -> list[int]:
-    rows = (layout.run_dir("baseline", seed) / "test" / PREDICTIONS).read_text().splitlines()[1:]
+    rows = layout.seed_run("baseline", seed).test.predictions.read_text().splitlines()[1:]
     return sorted(int(row.split(",")[0]) for row in rows)
 
 
@@ -52,7 +51,7 @@ def test_each_seed_draws_its_own_split_and_the_first_one_is_the_split_stages(wor
         repeat_run(params, "baseline", seed)
     assert indices_tested(42) == sorted(read_json(layout.SPLIT)["test"])
     assert indices_tested(7) == sorted(own.split["test"]) != indices_tested(42)
-    assert read_json(layout.run_dir("baseline", 7) / "train" / "metrics.json")["epochs_trained"] == 1
+    assert read_json(layout.seed_run("baseline", 7).dir / "train" / "metrics.json")["epochs_trained"] == 1
 
     scores = workspace_scores(params)
     assert scores.same_images is False and scores.correct("baseline").shape == (2, len(own.split["test"]))

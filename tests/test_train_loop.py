@@ -9,8 +9,9 @@ from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.errors import UserError
 from cnnlab.models import build_model, parse_model_spec
 from cnnlab.params import TrainParams
-from cnnlab.train.device import seed_everything
-from cnnlab.train.loop import fit, loss_and_accuracy, predict
+from cnnlab.runtime.device import seed_everything
+from cnnlab.runtime.inference import loss_and_accuracy, predict
+from cnnlab.train.loop import fit
 from tests.conftest import synthetic_set
 
 SPEC = {"name": "convnet", "channels": [8, 16], "kernel_size": 3, "hidden": 32}
@@ -54,7 +55,7 @@ def test_seeding_turns_deterministic_algorithms_on_without_loading_the_compiler(
     import subprocess
     import sys
 
-    probe = ("import sys, torch\nfrom cnnlab.train.device import seed_everything\nseed_everything(3)\n"
+    probe = ("import sys, torch\nfrom cnnlab.runtime.device import seed_everything\nseed_everything(3)\n"
              "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),"
              " 'torch._inductor.config' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()

@@ -8,14 +8,14 @@ import torch
 from cnnlab import layout
 from cnnlab.io import read_json
 from cnnlab.train.run import lr_find_variant, train_variant
-from cnnlab.trained import load_trained
+from cnnlab.runtime.trained import load_trained
 
 
 def test_lr_find_passes_a_fixed_lr_on_without_running_anything(workspace):
     params = workspace("baseline", lr=0.004, epochs=1)
     found = lr_find_variant(params, "baseline")
     assert found == {"lr": 0.004, "source": "params.yaml"}
-    assert sorted(p.name for p in layout.lr_find_dir("baseline").iterdir()) == ["lr.json"]
+    assert sorted(p.name for p in layout.lr_find("baseline").dir.iterdir()) == ["lr.json"]
 
 
 def test_lr_auto_trains_with_the_range_tests_suggestion(workspace):
@@ -23,13 +23,13 @@ def test_lr_auto_trains_with_the_range_tests_suggestion(workspace):
     with pytest.raises(Exception, match="lr_find@baseline"):
         train_variant(params, "baseline")  # the stage that feeds it has not run
     found = lr_find_variant(params, "baseline")
-    folder = layout.lr_find_dir("baseline")
+    folder = layout.lr_find("baseline").dir
     assert found["source"] == "lr_find" and 1e-7 < found["lr"] < 10
     rows = (folder / "range_test.csv").read_text().splitlines()
     assert rows[0] == "lr,loss,smoothed_loss" and len(rows) > 20
     assert (folder / "range_test.png").stat().st_size > 10_000
     train_variant(params, "baseline")
-    assert read_json(layout.model_dir("baseline") / "metrics.json")["lr"] == found["lr"]
+    assert read_json(layout.trained("baseline").dir / "metrics.json")["lr"] == found["lr"]
 
 
 def test_a_frozen_backbone_trains_its_head_on_features_computed_once(workspace, tmp_path, monkeypatch):
@@ -51,9 +51,9 @@ def test_a_frozen_backbone_trains_its_head_on_features_computed_once(workspace, 
     split = read_json(layout.SPLIT)
     assert calls == [len(split["train"]), len(split["val"])]  # once per split, not per epoch
     assert len(result.history) == 3
-    timing = read_json(layout.model_dir("mobilenet_v3_large") / "timing.json")
+    timing = read_json(layout.trained("mobilenet_v3_large").dir / "timing.json")
     assert 0 < timing["feature_seconds"] <= timing["train_seconds"]
-    card = json.loads((layout.model_dir("mobilenet_v3_large") / "model.json").read_text())
+    card = json.loads((layout.trained("mobilenet_v3_large").dir / "model.json").read_text())
     assert card["mean"] == [0.485, 0.456, 0.406] and card["std"] == [0.229, 0.224, 0.225]
     # the saved model: the file's backbone, untouched, and the trained head
     trained = load_trained(params, "mobilenet_v3_large")
@@ -87,6 +87,26 @@ def test_a_bf16_training_saves_float32_weights_that_evaluate_in_float32(workspac
     train_variant(params, "baseline")
     trained = load_trained(params, "baseline")
     assert all(t.dtype == torch.float32 for t in trained.model.state_dict().values() if t.is_floating_point())
-    logits = trained.model(next(iter(trained.loader("test")))[0])
+    logits = trained.model(next(iter(trained.eval_loader("test")))[0])
     assert logits.dtype == torch.float32
-    assert read_json(layout.model_dir("baseline") / "metrics.json")["val_accuracy"] > 0.5
+    assert read_json(layout.trained("baseline").dir / "metrics.json")["val_accuracy"] > 0.5
+
+
+def test_saliency_skips_the_default_methods_a_model_cannot_have_and_says_why(workspace, capsys):
+    """The README's MNIST line: Grad-CAM is a default method, and an MLP has no convolution."""
+    from cnnlab.evaluate.run import evaluate_variant
+    from cnnlab.explain.run import explain_variant
+    from cnnlab.report.build import VariantResult, skipped_methods
+    from cnnlab.report.document import to_markdown
+
+    params = workspace("mlp", epochs=1)
+    assert params.saliency.methods == ["occlusion", "gradcam"]
+    train_variant(params, "mlp")
+    evaluate_variant(params, "mlp")
+    summary = explain_variant(params, "mlp")
+    assert set(summary["methods"]) == {"occlusion", "random", "sobel"}
+    assert summary["skipped"] == {"gradcam": "needs a convolution layer; mlp has none"}
+    assert read_json(layout.tested("mlp").saliency_metrics)["skipped"] == summary["skipped"]
+    assert "mlp: skipped gradcam: it needs a convolution layer, and mlp has none" in capsys.readouterr().out
+    result = VariantResult("mlp", "", {}, {}, {}, {}, summary, {}, [])
+    assert "mlp: gradcam (needs a convolution layer; mlp has none)" in to_markdown(skipped_methods([result]))

@@ -8,7 +8,8 @@ import torch
 from cnnlab.command import main
 from cnnlab.errors import UserError
 from cnnlab.models import build_model, parse_model_spec
-from cnnlab.train.checkpoint import WEIGHTS, ModelCard, load_checkpoint, save_checkpoint
+from cnnlab.layout import TrainedModel
+from cnnlab.runtime.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from cnnlab.weights import load_state_dict
 
 SPEC = {"name": "cam_cnn", "channels": [4, 8], "dropout": 0.0}
@@ -33,18 +34,18 @@ def model_dir(tmp_path):
 
 def test_a_pickle_that_runs_code_is_refused_and_never_runs(model_dir, tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"conv.weight": Payload(marker)}, model_dir / WEIGHTS)
+    torch.save({"conv.weight": Payload(marker)}, TrainedModel(model_dir).weights)
     with pytest.raises(UserError) as err:
         load_checkpoint(model_dir)
     assert not marker.exists(), "the payload ran"
     message = str(err.value)
-    assert str(model_dir / WEIGHTS) in message and "weights_only=True" in message and "state_dict()" in message
+    assert str(TrainedModel(model_dir).weights) in message and "weights_only=True" in message and "state_dict()" in message
     assert "\n" not in message
 
 
 def test_the_explain_command_refuses_it_in_one_line(model_dir, tmp_path, capsys):
     marker = tmp_path / "pwned"
-    torch.save(Payload(marker), model_dir / WEIGHTS)
+    torch.save(Payload(marker), TrainedModel(model_dir).weights)
     image = tmp_path / "x.png"
     from PIL import Image
 

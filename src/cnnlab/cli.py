@@ -8,7 +8,7 @@ from typing import Callable
 
 from cnnlab.errors import UserError
 from cnnlab.params import Params, load_params
-from cnnlab.train.device import keep_freed_memory
+from cnnlab.runtime.allocator import keep_freed_memory
 
 
 def run_stage(main: Callable[..., object], *, per_variant: bool = False, seeded: bool = False) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import get_args
 
 from cnnlab.errors import UserError
-from cnnlab.params import SaliencyMethod
+from cnnlab.explain.registry import SALIENCY
 
-METHODS = [m for m in get_args(SaliencyMethod) if m not in ("random", "sobel")]
+METHODS = [name for name, method in SALIENCY.items() if not method.reference]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,7 +16,8 @@ from typing import Any, Literal, Union
 
 
 from cnnlab.errors import UserError
-from cnnlab.models import ModelSpec, parse_model_spec
+from cnnlab.explain.registry import DEFAULT_METHODS, FEATURE_WORDS, SALIENCY, missing_for
+from cnnlab.models import MODELS, ModelSpec, parse_model_spec
 from cnnlab.schema import bounded, build, fail, read_yaml
 
 
@@ -117,17 +118,17 @@ class LRFindParams:
     diverge: float = bounded(5.0, gt=1.0)
 
 
-# The saliency registry's methods (cnnlab.explain.registry holds one function per name;
-# a test keeps the two lists equal). random and sobel know nothing of the model: they
+# The saliency registry's method names. random and sobel know nothing of the model: they
 # are the reference every method must beat.
-SaliencyMethod = Literal["occlusion", "gradcam", "gradcam_plus_plus", "cam", "gradient",
-                         "integrated_gradients", "random", "sobel"]
+SaliencyMethod = Literal[tuple(SALIENCY)]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
 class SaliencyParams:
     # What saliency@V draws and measures.
-    methods: list[SaliencyMethod] = field(default_factory=lambda: ["occlusion", "gradcam"])
+    # The defaults run where they apply (Grad-CAM needs a convolution: an MLP is skipped);
+    # a list of your own must have every method apply to at least one active variant.
+    methods: list[SaliencyMethod] = field(default_factory=lambda: list(DEFAULT_METHODS))
     per_class: int = bounded(1, ge=1)
     # Grad-CAM's layer, as a module name ("features.6"); "" finds the last convolution.
     target_layer: str = ""
@@ -172,12 +173,16 @@ class Params:
     def variant(self, name: str) -> "Variant":
         return resolve_variant(self, name)
 
+    def training_seed(self, seed: int | None = None) -> int:
+        """`seed`, or when none is given the first training seed (train@V's)."""
+        return self.seeds[0] if seed is None else seed
+
     def split_seed(self, training_seed: int | None = None) -> int:
         """The seed of the split that the run with this training seed (by default the first,
         whose split is data/split.json) trains, validates and tests on."""
         if not self.split.per_seed:
             return self.seed
-        return self.seeds[0] if training_seed is None else training_seed
+        return self.training_seed(training_seed)
 
     def draws_own_split(self, training_seed: int | None) -> bool:
         """Whether that run's split is its own rather than data/split.json."""
@@ -258,6 +263,7 @@ def parse_params(raw: Any) -> Params:
         twice = sorted({s for s in params.seeds if params.seeds.count(s) > 1})
         raise UserError(f"params.yaml: seeds lists {', '.join(map(str, twice))} more than once; "
                         f"list each seed once.")
+    check_methods_apply(params)
     if params.lr_find.start_lr >= params.lr_find.end_lr:
         raise UserError(f"params.yaml: lr_find.start_lr ({params.lr_find.start_lr:g}) must be below "
                         f"lr_find.end_lr ({params.lr_find.end_lr:g}).")
@@ -265,6 +271,20 @@ def parse_params(raw: Any) -> Params:
         raise UserError("params.yaml: data.path is empty; point it at a folder or archive of "
                         "class subfolders when data.dataset is 'folder'.")
     return params
+
+
+def check_methods_apply(params: Params) -> None:
+    """A saliency method chosen by hand that no active variant can run is a mistake to
+    catch before anything trains (the defaults simply skip the models they do not fit)."""
+    if list(params.saliency.methods) == list(DEFAULT_METHODS):
+        return
+    features = {name: MODELS[params.variant(name).model.name].features for name in params.active}
+    for method in dict.fromkeys(params.saliency.methods):
+        if all(missing_for(method, f) for f in features.values()):
+            needs = " and ".join(FEATURE_WORDS[n] for n in sorted(SALIENCY[method].needs))
+            raise UserError(f"params.yaml: saliency.methods lists {method}, which needs {needs}, and no active "
+                            f"variant ({', '.join(params.active)}) has one; remove {method} from "
+                            f"saliency.methods or make a variant that has one active.")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -8,12 +8,9 @@ import io
 
 from cnnlab import layout
 
-PREDICTIONS = "predictions.csv"
-
-
 def read_predictions(name: str) -> list[dict[str, str]]:
     """One row per test image: index (into data/raw), actual, predicted, confidence."""
-    path = layout.require(layout.variant_report_dir(name) / PREDICTIONS, f"evaluate@{name}")
+    path = layout.require(layout.tested(name).predictions, f"evaluate@{name}")
     return parse_predictions(path.read_text(encoding="utf-8"))
 
 

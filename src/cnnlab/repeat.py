@@ -16,34 +16,33 @@ from cnnlab import layout
 from cnnlab.errors import UserError
 from cnnlab.io import replace_dir
 from cnnlab.params import Params
-from cnnlab.predictions import PREDICTIONS
-
-TRAIN, TEST = "train", "test"
-FIRST_SEED_FILES = {TRAIN: ("metrics.json", "timing.json", "history.csv"), TEST: ("metrics.json", PREDICTIONS)}
 
 
 def repeat_run(params: Params, name: str, seed: int | None) -> Path:
-    seed = params.seeds[0] if seed is None else seed
+    seed = params.training_seed(seed)
     if seed not in params.seeds:
         raise UserError(f"seed {seed} is not under seeds in params.yaml ({', '.join(map(str, params.seeds))}); "
                         f"add it there (dvc repro then runs it).")
     params.variant(name)  # an unknown variant stops here, with the known ones listed
 
     def fill(tmp: Path) -> None:
-        if seed == params.seeds[0]:
-            sources = {TRAIN: layout.model_dir(name), TEST: layout.variant_report_dir(name)}
-            for part, files in FIRST_SEED_FILES.items():
-                (tmp / part).mkdir()
-                for file in files:
-                    shutil.copyfile(layout.require(sources[part] / file, f"{'train' if part == TRAIN else 'evaluate'}"
-                                                                        f"@{name}"), tmp / part / file)
+        run = layout.SeedRun(tmp)
+        if seed == params.training_seed():
+            trained, tested = layout.trained(name), layout.tested(name)
+            copies = [(trained.metrics, run.train.metrics), (trained.timing, run.train.timing),
+                      (trained.history, run.train.history), (tested.metrics, run.test.metrics),
+                      (tested.predictions, run.test.predictions)]
+            for source, copy in copies:
+                copy.parent.mkdir(exist_ok=True)
+                shutil.copyfile(layout.require(source, f"{'train' if source.parent == trained.dir else 'evaluate'}"
+                                                       f"@{name}"), copy)
             return
         from cnnlab.evaluate.run import evaluate_variant  # torch loads only for a run that trains
         from cnnlab.train.run import train_variant
 
-        train_variant(params, name, seed, tmp / TRAIN)
-        evaluate_variant(params, name, tmp / TRAIN, tmp / TEST, seed)
+        train_variant(params, name, seed, run.train.dir)
+        evaluate_variant(params, name, run.train.dir, run.test.dir, seed)
 
-    out = layout.run_dir(name, seed)
+    out = layout.seed_run(name, seed).dir
     replace_dir(out, fill)
     return out

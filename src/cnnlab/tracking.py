@@ -17,7 +17,6 @@ from typing import Any, Iterator
 from cnnlab.io import read_json, write_json
 
 EXPERIMENT = "cnnlab"
-RUN_FILE = "mlflow_run.json"
 
 
 def store_root() -> Path:
@@ -75,10 +74,10 @@ def _mlflow():
 
 
 @contextlib.contextmanager
-def start_run(variant: str, params: dict[str, Any], model_dir: Path, resume_run: str | None = None,
+def start_run(variant: str, params: dict[str, Any], run_file: Path, resume_run: str | None = None,
               seed: int | None = None, run_name: str | None = None) -> Iterator[Any]:
     """Open a fresh run for a training of `variant` from training seed `seed` (or carry on
-    with `resume_run`, the run of an interrupted training); its id is kept in model_dir.
+    with `resume_run`, the run of an interrupted training); its id is kept in run_file.
     Runs are tagged with their variant and seed, so the UI groups a variant's seeds."""
     mlflow = _mlflow()
     if resume_run is not None and not _exists(mlflow, resume_run):
@@ -93,7 +92,7 @@ def start_run(variant: str, params: dict[str, Any], model_dir: Path, resume_run:
     with opened as run:
         if resume_run is None:
             mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
-        write_json(model_dir / RUN_FILE, {"run_id": run.info.run_id})
+        write_json(run_file, {"run_id": run.info.run_id})
         yield mlflow
 
 
@@ -105,19 +104,18 @@ def _exists(mlflow: Any, run_id: str) -> bool:
         return False
 
 
-def log_results(model_dir: Path, metrics: dict[str, float], files: list[Path]) -> bool:
-    """Add test metrics and pictures to the training run of model_dir.
+def log_results(run_file: Path, metrics: dict[str, float], files: list[Path]) -> bool:
+    """Add test metrics and pictures to the training run whose id run_file keeps.
 
     Warns and returns False when the store no longer has that run (mlflow.db was
     deleted, or MLFLOW_TRACKING_URI now points elsewhere): tracking is a record,
     not a reason to fail the pipeline.
     """
-    run_file = Path(model_dir) / RUN_FILE
     run_id = read_json(run_file)["run_id"] if run_file.exists() else None
     mlflow = _mlflow()
     if run_id is None or not _exists(mlflow, run_id):
-        print(f"warning: the MLflow run of {model_dir} is not in {tracking_uri()}; its test results "
-              f"are not logged there. Re-run training (dvc repro -f train@{Path(model_dir).name}) "
+        print(f"warning: the MLflow run of {run_file.parent} is not in {tracking_uri()}; its test results "
+              f"are not logged there. Re-run training (dvc repro -f train@{run_file.parent.name}) "
               f"to record a fresh run.", file=sys.stderr)
         return False
     with mlflow.start_run(run_id=run_id):

@@ -15,8 +15,8 @@ from cnnlab.compare.stats import chance_level
 from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import Params
-from cnnlab.predictions import PREDICTIONS, parse_predictions
-from cnnlab.repeat import TEST, TRAIN
+from cnnlab.data.canonical import META
+from cnnlab.predictions import parse_predictions
 
 
 def right_or_wrong(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ def seed_matrix(name: str, seeds: list[int], read: Callable[[str], str]) -> tupl
     """(seeds x test indices, seeds x test images of right or wrong) for variant name;
     read(path) gives a file's text. The rows of indices are equal unless each seed drew
     its own split (split.per_seed)."""
-    runs = [right_or_wrong(read(str(layout.run_dir(name, s) / TEST / PREDICTIONS))) for s in seeds]
+    runs = [right_or_wrong(read(str(layout.seed_run(name, s).test.predictions))) for s in seeds]
     if len({len(index) for index, _ in runs}) > 1:
         raise UserError(f"the runs of {name} were tested on different numbers of images; re-run them (dvc repro).")
     return np.stack([index for index, _ in runs]), np.stack([right for _, right in runs])
@@ -50,18 +50,18 @@ def read_local(path: str) -> str:
 def workspace_scores(params: Params) -> Scores:
     """The scores of the active variants in this workspace, over every seed under `seeds`."""
     names = [v for v in params.active
-             if all((layout.run_dir(v, s) / TEST / PREDICTIONS).exists() for s in params.seeds)]
+             if all(layout.seed_run(v, s).test.predictions.exists() for s in params.seeds)]
     matrices = {name: seed_matrix(name, params.seeds, read_local) for name in names}
     if len({index.tobytes() for index, _ in matrices.values()}) > 1:
         raise UserError("the variants' runs are on different test images; re-run them all (dvc repro).")
     correct = {name: m for name, (_, m) in matrices.items()}
     shared = all(same_images(index) for index, _ in matrices.values())
-    seconds = {name: np.array([read_json(layout.run_dir(name, s) / TRAIN / "timing.json")["train_seconds"]
+    seconds = {name: np.array([read_json(layout.seed_run(name, s).train.timing)["train_seconds"]
                                for s in params.seeds]) for name in names}
-    meta = read_json(layout.RAW / "meta.json")
+    meta = read_json(layout.RAW / META)
     chance = 0.0
     if names:  # every variant is tested on the same images: the first one's labels are everyone's
-        first = layout.run_dir(names[0], params.seeds[0]) / TEST / PREDICTIONS
+        first = layout.seed_run(names[0], params.seeds[0]).test.predictions
         labels = [r["actual"] for r in parse_predictions(read_local(str(first)))]
         chance = chance_level(labels, len(meta["classes"]))
     return Scores(lambda v: correct[v], lambda v: seconds[v], names,

@@ -112,6 +112,9 @@ def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 IMAGES = "images.npy"
+LABELS = "labels.npy"
+OFFICIAL_TEST = "official_test.npy"
+META = "meta.json"
 MASKS = "masks.npy"  # only for sources that know where each image's object is
 SKIPPED = "skipped.csv"  # the source's files left out, and why (a header only when none)
 
@@ -143,25 +146,25 @@ def write_imageset(data: ImageSet, out_dir: Path) -> None:
             out[start:start + CHUNK] = data.images[start:start + CHUNK].numpy()
         out.flush()
         del out
-    np.save(out_dir / "labels.npy", data.labels.numpy().astype(np.int64))
-    np.save(out_dir / "official_test.npy", data.official_test.numpy().astype(bool))
+    np.save(out_dir / LABELS, data.labels.numpy().astype(np.int64))
+    np.save(out_dir / OFFICIAL_TEST, data.official_test.numpy().astype(bool))
     if data.masks is not None:
         np.save(out_dir / MASKS, data.masks.numpy().astype(bool))
     write_csv(out_dir / SKIPPED, ["file", "kind", "reason"], ((s.file, s.kind, s.reason) for s in data.skipped))
     meta = {"classes": data.classes, "source": data.source, "count": len(data.labels),
             "channels": data.channels, "image_size": data.image_size}
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out_dir / META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
     """The canonical set, its images memory-mapped (copy-on-write: nothing writes back)."""
     raw_dir = Path(raw_dir)
-    meta = json.loads(require(raw_dir / "meta.json", "download").read_text())
+    meta = json.loads(require(raw_dir / META, "download").read_text())
     return ImageSet(
         images=torch.from_numpy(np.load(raw_dir / IMAGES, mmap_mode="c")),
-        labels=torch.from_numpy(np.load(raw_dir / "labels.npy")),
+        labels=torch.from_numpy(np.load(raw_dir / LABELS)),
         classes=list(meta["classes"]),
-        official_test=torch.from_numpy(np.load(raw_dir / "official_test.npy")),
+        official_test=torch.from_numpy(np.load(raw_dir / OFFICIAL_TEST)),
         source=meta["source"],
         stored_at=raw_dir / IMAGES,
         masks=torch.from_numpy(np.load(raw_dir / MASKS)) if (raw_dir / MASKS).exists() else None,

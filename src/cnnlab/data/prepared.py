@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+from torch import nn
 
 from cnnlab import layout
 from cnnlab.data.canonical import ImageSet, load_imageset
-from cnnlab.data.loader import BatchLoader, Normalizer
+from cnnlab.data.loader import BatchLoader, Normalizer, eval_batch_size
 from cnnlab.data.split import make_split
 from cnnlab.data.stats import channel_stats
 from cnnlab.io import read_json
@@ -40,6 +41,14 @@ class Prepared:
                            indices=self.indices(name), shuffle=shuffle, augment=augment, seed=seed,
                            device=device)
 
+
+    def eval_loader(self, name: str, model: nn.Module, device: torch.device | str = "cpu", *,
+                    stats: Stats | None = None, train_batch_size: int = 1) -> BatchLoader:
+        """The split in order, unaugmented, in batches as large as evaluating `model`
+        affords (never smaller than training's)."""
+        side = getattr(model, "input_size", self.data.image_size)  # a model may resize inside
+        size = eval_batch_size(train_batch_size, self.data.channels * side * side)
+        return self.loader(name, size, device, stats=stats)
 
 def load_prepared(params: Params | None = None, training_seed: int | None = None) -> Prepared:
     """The split and statistics of split@ and stats@ (data/split.json, data/stats.json), or,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnnlab.train.loop import loss_and_accuracy
+from cnnlab.runtime.inference import loss_and_accuracy
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:

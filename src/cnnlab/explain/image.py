@@ -21,11 +21,13 @@ from torch import nn
 from cnnlab.data.decode import BadImage, decode
 from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
-from cnnlab.explain.registry import MapSettings, saliency_maps
+from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.registry import MapSettings
 from cnnlab.figures.saliency import heatmap_rgb, overlay_rgb
 from cnnlab.io import atomic_write
 from cnnlab.params import SaliencyParams
-from cnnlab.train.checkpoint import WEIGHTS, load_checkpoint
+from cnnlab.layout import TrainedModel
+from cnnlab.runtime.checkpoint import load_checkpoint
 
 IMAGENET_PREFIX = "imagenet:"
 SHOWN_SIDE = 256  # small inputs are written enlarged (nearest neighbour) so a person can see them
@@ -46,11 +48,11 @@ def load_explainable(spec: str, device: torch.device) -> Explainable:
 
         c = imagenet_classifier(spec[len(IMAGENET_PREFIX):])
         return Explainable(c.model.to(device), c.categories, Normalizer(c.mean, c.std, device), c.input_size, 3)
-    folder = Path(spec)
-    if not (folder / WEIGHTS).is_file():
-        raise UserError(f"--model {spec}: no trained model there ({WEIGHTS} and model.json, written by "
+    files = TrainedModel(Path(spec))
+    if not files.weights.is_file():
+        raise UserError(f"--model {spec}: no trained model there ({files.weights.name} and {files.card.name}, written by "
                         f"train@V). Give models/VARIANT after dvc repro, or imagenet:mobilenet_v2.")
-    model, card = load_checkpoint(folder, device)
+    model, card = load_checkpoint(files.dir, device)
     return Explainable(model, card.classes, Normalizer(card.mean, card.std, device), card.image_size,
                        card.in_channels)
 

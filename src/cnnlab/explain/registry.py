@@ -1,27 +1,26 @@
-"""The one saliency registry: method name -> function producing B x H x W maps.
+"""The one saliency registry: a method's name, what it needs of a model, and its maps.
 
-Every method takes (model, normalised images, one target class per image, MapSettings)
-and returns signed maps at input resolution, with larger values meaning more evidence
-for the target, so a stage, the faithfulness metrics and `cnnlab explain` can run any
-of them the same way. Every method leaves the model as it found it.
+This module stays light (no torch at import): params.yaml's validation takes the method
+names, and which models each applies to, from here, and every stage validates params.
+The maps come from the function of the same name in explain/methods.py, which the stages
+that draw maps import. Adding a method: one function there (and its own module if it is
+large), one entry here; params, `cnnlab explain` and the report pick it up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    from cnnlab.data.loader import Normalizer
+    from cnnlab.params import SaliencyParams
 
-from cnnlab.data.loader import Normalizer
-from cnnlab.explain.cam import cam_maps
-from cnnlab.explain.gradcam import gradcam_maps
-from cnnlab.explain.gradients import gradient_maps, integrated_gradient_maps
-from cnnlab.explain.occlusion import occlusion_maps
-from cnnlab.explain.perturb import blurred
-from cnnlab.explain.reference import random_maps, sobel_maps
-from cnnlab.params import SaliencyParams
+# What a model may have that a method needs: the model registry's `features` say which
+# models have them (a test builds every model and checks).
+CONVOLUTIONS = "convolutions"
+CAM_HEAD = "cam_head"
+FEATURE_WORDS = {CONVOLUTIONS: "a convolution layer", CAM_HEAD: "a global-average-pool + linear head"}
 
 
 @dataclass(frozen=True)
@@ -31,42 +30,34 @@ class MapSettings:
     seed: int = 0
 
 
-SaliencyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, MapSettings], torch.Tensor]
-
-# Maps that do not look at the model: reference rows, expected to fail the sanity check.
-REFERENCE_METHODS = ("random", "sobel")
-
-
-def occlusion_fill(p: SaliencyParams, normalizer: Normalizer, images: torch.Tensor) -> torch.Tensor | float:
-    """'mean' is 0 after normalisation; 'blur' a blurred copy of each image; a grey
-    level is mapped channel by channel."""
-    if p.fill == "mean":
-        return 0.0
-    if p.fill == "blur":
-        return blurred(images)
-    return normalizer(torch.full((1, normalizer.mean.shape[1], 1, 1), float(p.fill)))[0]
+@dataclass(frozen=True)
+class SaliencyMethod:
+    summary: str
+    needs: frozenset[str] = frozenset()  # model features without which the method cannot apply
+    # Maps that do not look at the model: reference rows, expected to fail the sanity check,
+    # always scored beside the methods asked for.
+    reference: bool = False
 
 
-def _occlusion(model, images, targets, s: MapSettings) -> torch.Tensor:
-    p = s.params
-    return occlusion_maps(model, images, targets, window=p.window, stride=p.stride,
-                          fill=occlusion_fill(p, s.normalizer, images), per_eval=p.batch_size, on=p.occlusion_on)
-
-
-SALIENCY: dict[str, SaliencyFn] = {
-    "occlusion": _occlusion,
-    "gradcam": lambda model, images, targets, s: gradcam_maps(model, images, targets, s.params.target_layer),
-    "gradcam_plus_plus": lambda model, images, targets, s: gradcam_maps(
-        model, images, targets, s.params.target_layer, plus=True),
-    "cam": lambda model, images, targets, s: cam_maps(model, images, targets),
-    "gradient": lambda model, images, targets, s: gradient_maps(model, images, targets),
-    "integrated_gradients": lambda model, images, targets, s: integrated_gradient_maps(
-        model, images, targets, steps=s.params.integrated_gradients_steps, per_eval=s.params.batch_size),
-    "random": lambda model, images, targets, s: random_maps(images, s.seed),
-    "sobel": lambda model, images, targets, s: sobel_maps(images),
+SALIENCY: dict[str, SaliencyMethod] = {
+    "occlusion": SaliencyMethod("the target's drop when a square is occluded (Captum's Occlusion)"),
+    "gradcam": SaliencyMethod("Grad-CAM at saliency.target_layer (default: the last convolution)",
+                              needs=frozenset({CONVOLUTIONS})),
+    "gradcam_plus_plus": SaliencyMethod("Grad-CAM++: Grad-CAM with higher-order weights",
+                                        needs=frozenset({CONVOLUTIONS})),
+    "cam": SaliencyMethod("class activation map of a global-average-pool + linear head",
+                          needs=frozenset({CAM_HEAD})),
+    "gradient": SaliencyMethod("the target logit's gradient x input (Captum's Saliency)"),
+    "integrated_gradients": SaliencyMethod("integrated gradients from a black image (Captum)"),
+    "random": SaliencyMethod("seeded noise: the floor every method must beat", reference=True),
+    "sobel": SaliencyMethod("edge strength of the image itself", reference=True),
 }
+REFERENCE_METHODS = tuple(name for name, m in SALIENCY.items() if m.reference)
+DEFAULT_METHODS = ("occlusion", "gradcam")
 
 
-def saliency_maps(method: str, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                  settings: MapSettings) -> torch.Tensor:
-    return SALIENCY[method](model, images, targets, settings)
+def missing_for(method: str, features: frozenset[str]) -> str | None:
+    """Why `method` cannot explain a model with these features, or None when it can."""
+    lacking = sorted(SALIENCY[method].needs - features)
+    return f"needs {' and '.join(FEATURE_WORDS[f] for f in lacking)}" if lacking else None
+

@@ -10,17 +10,17 @@ import torch
 
 from cnnlab import layout
 from cnnlab.explain.faithfulness import RANDOMISATION_MAX_CORRELATION
-from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings, saliency_maps
+from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings, missing_for
 from cnnlab.explain.sampling import sample_per_class
 from cnnlab.explain.scores import faithfulness_scores
 from cnnlab.figures.saliency import map_grid, saliency_figure
 from cnnlab.io import replace_dir, save_figure, write_json
+from cnnlab.models import MODELS
 from cnnlab.params import Params
 from cnnlab.predictions import confident_mistakes, read_predictions
-from cnnlab.trained import Trained, load_trained
+from cnnlab.runtime.trained import Trained, load_trained
 
-SALIENCY_DIR = "saliency"
-METRICS = "saliency_metrics.json"
 MISTAKES_SHOWN = 6
 TARGETS_SHOWN = 3  # the top classes of one image, and its true class
 
@@ -29,7 +29,11 @@ def explain_variant(params: Params, name: str) -> dict:
     trained = load_trained(params, name)
     p = params.saliency
     settings = MapSettings(p, trained.normalizer, params.seed)
-    methods = list(dict.fromkeys(p.methods))
+    features = MODELS[trained.card.spec.name].features
+    skipped = {m: why for m in dict.fromkeys(p.methods) if (why := missing_for(m, features))}
+    for m, why in skipped.items():
+        print(f"{name}: skipped {m}: it {why}, and {trained.card.spec.name} has none")
+    methods = [m for m in dict.fromkeys(p.methods) if m not in skipped] or list(REFERENCE_METHODS)
     explained = [m for m in methods if m not in REFERENCE_METHODS] or methods
     classes, data = trained.card.classes, trained.prepared.data
 
@@ -49,29 +53,36 @@ def explain_variant(params: Params, name: str) -> dict:
     row_titles = [f"true {classes[t]}\npred {classes[q]} (p={probs[i, q]:.2f})"
                   for i, (t, q) in enumerate(zip(labels.tolist(), predicted.tolist()))]
 
+    files = layout.tested(name)
+
     def draw(out: Path) -> None:
+        def at(path: Path) -> Path:  # the file's place in the folder being written
+            return out / path.relative_to(files.saliency)
+
         # The first method's maps on their own scale (original | heatmap | overlay); every
         # method's overlays side by side; one image, several targets; the mistakes.
         first = explained[0]
         save_figure(saliency_figure(raw, maps[first].numpy(), row_titles,
                                     [f"{first}: p(true)={probs[i, t]:.2f}" for i, t in enumerate(labels.tolist())],
                                     f"{name}: {first}, a per-class sample of test images", unit=f"{first}, true class"),
-                    out / f"sample_{first}.png", tight=False)
+                    at(files.saliency_figure(f"sample_{first}")), tight=False)
         save_figure(map_grid(raw, [(m, maps[m].numpy()) for m in methods], row_titles,
                              f"{name}: every method on the same images (target: the true class)"),
-                    out / "methods.png", tight=False)
+                    at(files.saliency_figure("methods")), tight=False)
         save_figure(targets_view(trained, raw[0], x[:1], probs[0], int(labels[0]), explained, settings, name),
-                    out / "targets.png", tight=False)
+                    at(files.saliency_figure("targets")), tight=False)
         figure = mistakes_view(trained, name, explained, settings)
         if figure is not None:
-            save_figure(figure, out / "mistakes.png", tight=False)
-        np.savez_compressed(out / "maps.npz", indices=rows.numpy(), targets=labels.numpy(),
+            save_figure(figure, at(files.saliency_figure("mistakes")), tight=False)
+        np.savez_compressed(at(files.saliency_maps), indices=rows.numpy(), targets=labels.numpy(),
                             **{m: maps[m].numpy().astype(np.float32) for m in maps})
 
-    replace_dir(layout.variant_report_dir(name) / SALIENCY_DIR, draw)
+    replace_dir(files.saliency, draw)
     summary = {"images": len(labels), "randomisation_max_correlation": RANDOMISATION_MAX_CORRELATION,
                "methods": scores}
-    write_json(layout.variant_report_dir(name) / METRICS, summary)
+    if skipped:  # what was asked for and why this model cannot have it, for the report
+        summary["skipped"] = {m: f"{why}; {trained.card.spec.name} has none" for m, why in skipped.items()}
+    write_json(files.saliency_metrics, summary)
     for m, row in scores.items():
         print(f"{name}: {m:22s} deletion AUC {row['deletion_auc']:.3f}  insertion AUC {row['insertion_auc']:.3f}  "
               f"randomisation rank corr {row['randomisation_rank_correlation']:+.2f}"

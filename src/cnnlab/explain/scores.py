@@ -9,7 +9,8 @@ from torch import nn
 
 from cnnlab.explain.faithfulness import (RANDOMISATION_MAX_CORRELATION, deletion_insertion, pointing_hits,
                                          rank_correlations, reinitialised)
-from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings, saliency_maps
+from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings
 
 
 def faithfulness_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor,

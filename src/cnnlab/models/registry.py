@@ -17,6 +17,7 @@ from cnnlab.models.resnet import ResNetArgs, build_resnet18
 from cnnlab.schema import build
 
 Stats = tuple[list[float], list[float]]
+CONV, CAM = frozenset({"convolutions"}), frozenset({"cam_head"})
 
 
 def _no_stats(args: Any, in_channels: int) -> Stats | None:
@@ -37,25 +38,34 @@ class ModelEntry:
     input_stats: Callable[[Any, int], Stats | None] = _no_stats
     # Checks that need more than the argument types (run once, when params are loaded).
     check: Callable[[Any, str], None] = _no_check
+    # What the saliency methods may need of it (explain/registry.py's words; a test
+    # builds every model and checks the claim).
+    features: frozenset[str] = frozenset()
 
 
 def _transfer(arch: str) -> ModelEntry:
     return ModelEntry(transfer.TransferArgs, partial(transfer.TransferNet, arch),
                       transfer.ARCHITECTURES[arch].summary,
-                      input_stats=partial(transfer.input_stats, arch), check=partial(transfer.check_args, arch))
+                      input_stats=partial(transfer.input_stats, arch), check=partial(transfer.check_args, arch),
+                      features=CONV)
 
 
 MODELS: dict[str, ModelEntry] = {
     "convnet": ModelEntry(ConvNetArgs, ConvNet,
-                          "configurable CNN: conv stages + max-pool, hidden linear, optional BN/dropout"),
+                          "configurable CNN: conv stages + max-pool, hidden linear, optional BN/dropout",
+                          features=CONV),
     "mycnn": ModelEntry(MyCNNArgs, ConvNet,
-                        "Caltech-256 MyCNN: 4 conv-BN-ReLU-maxpool blocks 32-256, 4x4 avg-pool, 512 hidden"),
+                        "Caltech-256 MyCNN: 4 conv-BN-ReLU-maxpool blocks 32-256, 4x4 avg-pool, 512 hidden",
+                        features=CONV),
     "improved_cnn": ModelEntry(ImprovedCNNArgs, ConvNet,
-                               "Caltech-256 ImprovedCNN: MyCNN with two convs per block and more dropout"),
+                               "Caltech-256 ImprovedCNN: MyCNN with two convs per block and more dropout",
+                               features=CONV),
     "cam_cnn": ModelEntry(CamCNNArgs, CamCNN,
-                          "configurable CNN with a global-average-pool + linear head (CAM-ready)"),
+                          "configurable CNN with a global-average-pool + linear head (CAM-ready)",
+                          features=CONV | CAM),
     "resnet18": ModelEntry(ResNetArgs, build_resnet18,
-                           "ResNet-18, CIFAR form (3x3 stem) for small images, ImageNet form for large"),
+                           "ResNet-18, CIFAR form (3x3 stem) for small images, ImageNet form for large",
+                           features=CONV | CAM),
     "mlp": ModelEntry(MLPArgs, MLP, "multi-layer perceptron on flattened pixels"),
     "skip_mlp": ModelEntry(SkipMLPArgs, SkipMLP, "residual MLP: blocks of two linear layers with a skip"),
     "vgg16": _transfer("vgg16"),
@@ -100,12 +110,6 @@ def build_model(spec: ModelSpec, in_channels: int, image_size: int, num_classes:
 def input_stats(spec: ModelSpec, in_channels: int) -> Stats | None:
     """The normalisation a model's weights were trained with, or None to use the dataset's."""
     return MODELS[spec.name].input_stats(spec.args, in_channels)
-
-
-def input_values(model: nn.Module, in_channels: int, image_size: int) -> int:
-    """How many values one input has where the network starts (after any resize inside it)."""
-    side = getattr(model, "input_size", image_size)
-    return in_channels * side * side
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

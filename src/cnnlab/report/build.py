@@ -12,13 +12,12 @@ from cnnlab import layout, tracking
 from cnnlab.compare.claims import CLAIMS_FILE, VERDICTS, Judgement, judge_all, load_claims, original_numbers
 from cnnlab.compare.runs import workspace_scores
 from cnnlab.compare.stats import LEVEL, MIN_SEEDS, Estimate, accuracy, outlying_seeds
-from cnnlab.data.canonical import SKIPPED, skipped_line
+from cnnlab.data.canonical import META, SKIPPED, skipped_line
 from cnnlab.errors import UserError
 from cnnlab.figures.intervals import intervals_figure
 from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, save_figure, write_json, write_text
 from cnnlab.params import Params
-from cnnlab.repeat import TRAIN
 from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
 
 TITLE = "cnnlab report"
@@ -44,14 +43,14 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 
 def collect(params: Params, name: str) -> VariantResult:
-    mdir, rdir = layout.model_dir(name), layout.variant_report_dir(name)
-    needed = [mdir / "metrics.json", mdir / "timing.json", mdir / "history.csv", rdir / "metrics.json",
-              rdir / "misclassified.json", rdir / "saliency_metrics.json"]
+    model, tested = layout.trained(name), layout.tested(name)
+    needed = [model.metrics, model.timing, model.history, tested.metrics, tested.misclassified_metrics,
+              tested.saliency_metrics]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         raise UserError(f"results of variant '{name}' are incomplete (missing {', '.join(missing)}); "
                         f"run the whole pipeline with dvc repro.")
-    seed_runs = [read_json(layout.require(layout.run_dir(name, seed) / TRAIN / "metrics.json",
+    seed_runs = [read_json(layout.require(layout.seed_run(name, seed).train.metrics,
                                           f"repeat@{name}-{seed}")) for seed in params.seeds]
     return VariantResult(name, params.variant(name).train.description, read_json(needed[0]),
                          read_json(needed[1]), read_json(needed[3]), read_json(needed[4]),
@@ -210,6 +209,12 @@ def faithfulness_table(results: list[VariantResult], at_chance: list[str] = ()) 
     return Table(header, rows)
 
 
+def skipped_methods(results: list[VariantResult]) -> list[Block]:
+    """The methods asked for that some variant's model cannot have (Grad-CAM on an MLP)."""
+    lines = [f"{r.name}: {method} ({why})" for r in results for method, why in r.saliency.get("skipped", {}).items()]
+    return [Text("Skipped, since the model cannot have them: " + "; ".join(lines) + ".")] if lines else []
+
+
 def data_warnings() -> list[Block]:
     """The download stage's word on files it left out, when it left any."""
     line = skipped_line(read_json(layout.DOWNLOAD_METRICS), f"{layout.RAW}/{SKIPPED}")
@@ -223,7 +228,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
                  judgements: list[Judgement], flags: Flags) -> list[Block]:
     """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
     split = read_json(layout.SPLIT)
-    meta = read_json(layout.RAW / "meta.json")
+    meta = read_json(layout.RAW / META)
     best = max(results, key=lambda r: r.test["test_accuracy"])
     blocks: list[Block] = [
         Heading(TITLE, 1),
@@ -242,7 +247,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
                 f"might still help): {under_trained_list(results)}."
                 if any(under_trained(r) for r in results) else "")),
         *[Text(line) for line in flag_lines(flags)],
-        Image(Path("accuracy.png"), "test accuracy of every variant with its 95% interval"
+        Image(layout.REPORT.accuracy.relative_to(layout.REPORTS), "test accuracy of every variant with its 95% interval"
               + (", each seed a dot" if len(params.seeds) > 1 else "")),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
         Heading("Does it hold up?"),
@@ -255,11 +260,16 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
              f"re-initialised; a method at {results[0].saliency['randomisation_max_correlation']} or above "
              "explains the image, not the model."),
         faithfulness_table(results, flags.at_chance),
+        *skipped_methods(results),
         Heading("Training curves"),
-        Image(Path("curves.png"), "loss and accuracy per epoch, every variant"),
+        Image(layout.REPORT.curves.relative_to(layout.REPORTS), "loss and accuracy per epoch, every variant"),
     ]
     for r in results:
-        rel = layout.variant_report_dir(r.name).relative_to(layout.REPORTS)
+        tested = layout.tested(r.name)
+
+        def rel(path: Path) -> Path:  # as the report, in reports/, links it
+            return path.relative_to(layout.REPORTS)
+
         trained = r.train.get("epochs_trained")
         epochs = f" of {trained} trained" if trained else ""
         lr = f" Learning rate {r.train['lr']:.3g}." if "lr" in r.train else ""
@@ -268,17 +278,17 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
             Text(f"{r.description} Best epoch {r.train['best_epoch']}{epochs} (val accuracy "
                  f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}.{lr}"),
         ]
-        range_test = layout.lr_find_dir(r.name) / "range_test.png"
+        range_test = layout.lr_find(r.name).plot
         if range_test.exists():  # lr: auto - the learning rate came from this LR range test
             blocks.append(Image(Path("..") / range_test, f"{r.name}: LR range test, the suggestion marked"))
         blocks += [
-            Image(rel / "confusion.png", f"{r.name}: confusion matrix on the test set"),
-            Image(rel / "misclassified.png", f"{r.name}: misclassified test images, most confident first"),
-            Image(rel / "saliency" / "methods.png", f"{r.name}: saliency methods side by side, per-class sample"),
-            Image(rel / "saliency" / "targets.png", f"{r.name}: one image, maps for several target classes"),
+            Image(rel(tested.confusion), f"{r.name}: confusion matrix on the test set"),
+            Image(rel(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
+            Image(rel(tested.saliency_figure("methods")), f"{r.name}: saliency methods side by side, per-class sample"),
+            Image(rel(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
         ]
-        if (layout.variant_report_dir(r.name) / "saliency" / "mistakes.png").exists():
-            blocks.append(Image(rel / "saliency" / "mistakes.png",
+        if tested.saliency_figure("mistakes").exists():
+            blocks.append(Image(rel(tested.saliency_figure("mistakes")),
                                 f"{r.name}: confident mistakes, map for the predicted vs the true class"))
     return blocks
 
@@ -286,18 +296,18 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
 def publish(r: VariantResult) -> None:
     """Attach test metrics and pictures to the variant's MLflow run (one process for
     all variants: MLflow's import and store setup cost seconds per process)."""
-    rdir = layout.variant_report_dir(r.name)
+    tested = layout.tested(r.name)
     metrics = {k: v for k, v in r.test.items() if k != "test_size"}
     metrics["test_misclassified"] = r.misclassified["misclassified"]
     for method, m in r.saliency["methods"].items():
         metrics.update({f"saliency_{method}_{k}": v for k, v in m.items() if k.endswith(("auc", "correlation"))})
-    files = [rdir / n for n in ("confusion.png", "per_class.csv", "misclassified.png", "saliency/methods.png")]
-    tracking.log_results(layout.model_dir(r.name), metrics, files)
+    files = [tested.confusion, tested.per_class, tested.misclassified, tested.saliency_figure("methods")]
+    tracking.log_results(layout.trained(r.name).mlflow_run, metrics, files)
 
 
 def build_report(params: Params) -> Path:
     results = [collect(params, name) for name in params.active]
-    save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORTS / "curves.png")
+    save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORT.curves)
     scores = workspace_scores(params)
     intervals = {r.name: accuracy(scores.correct(r.name), scores.same_images) for r in results}
     method = next(iter(intervals.values())).method
@@ -305,15 +315,15 @@ def build_report(params: Params) -> Path:
     save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method,
                                  {n: e.per_seed for n, e in intervals.items()},
                                  {n: list(found) for n, found in flags.outliers.items()}, scores.chance),
-                layout.REPORTS / "accuracy.png")
+                layout.REPORT.accuracy)
     judgements = judge_all(load_claims(), scores)
-    write_json(layout.REPORTS / "summary.json", summary_metrics(intervals))
+    write_json(layout.REPORT.summary, summary_metrics(intervals))
     blocks = build_blocks(params, results, intervals, method, judgements, flags)
-    write_text(layout.REPORTS / "report.md", to_markdown(blocks))
-    write_text(layout.REPORTS / "report.html", to_html(blocks, layout.REPORTS, TITLE))
+    write_text(layout.REPORT.markdown, to_markdown(blocks))
+    write_text(layout.REPORT.html, to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
         publish(r)
     for line in flag_lines(flags):
         print(f"report: {line}")
-    print(f"report: {layout.REPORTS / 'report.html'} ({len(results)} variants)")
-    return layout.REPORTS / "report.html"
+    print(f"report: {layout.REPORT.html} ({len(results)} variants)")
+    return layout.REPORT.html

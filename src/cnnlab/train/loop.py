@@ -1,8 +1,7 @@
-"""The one training loop, and the one evaluation pass every stage uses."""
+"""The one training loop."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -17,6 +16,8 @@ from tqdm.auto import tqdm
 from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
 from cnnlab.params import TrainParams
+from cnnlab.runtime.inference import (as_input, device_of, loss_and_accuracy, memory_format,
+                                        precision_context, predict)
 from cnnlab.train.optim import Schedule, make_optimizer
 from cnnlab.train.resume import ResumeStore
 
@@ -46,54 +47,6 @@ class FitResult:
     @property
     def best(self) -> EpochRecord:
         return self.history[self.best_epoch - 1]
-
-
-@torch.no_grad()
-def predict(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels for every batch, in order, with the model in eval mode."""
-    was_training = model.training
-    model.eval()
-    logits, labels = [], []
-    try:
-        for x, y in batches:
-            logits.append(model(x).float().cpu())
-            labels.append(y.cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(logits), torch.cat(labels)
-
-
-def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-    loss = F.cross_entropy(logits, labels).item()
-    accuracy = (logits.argmax(1) == labels).double().mean().item()
-    return loss, accuracy
-
-
-def precision_context(p: TrainParams, device: torch.device) -> contextlib.AbstractContextManager:
-    """Where the forward passes of training and validation run: plain float32, or under
-    bfloat16 autocast (weights, gradients and optimizer state stay float32)."""
-    if p.precision == "fp32":
-        return contextlib.nullcontext()
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise UserError(f"train.precision is bf16 but {torch.cuda.get_device_name(device)} has no bfloat16 "
-                        f"support; set train.precision to fp32 (or -S train.precision=fp32).")
-    return torch.autocast(device.type, dtype=torch.bfloat16)
-
-
-def memory_format(p: TrainParams) -> torch.memory_format:
-    # oneDNN's and cuDNN's bf16 convolutions are fastest in channels-last order (2.5x over
-    # float32 for small_filters on a 2-core Zen 4); float32 keeps the default order.
-    return torch.channels_last if p.precision == "bf16" else torch.contiguous_format
-
-
-def as_input(x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
-    return x.contiguous(memory_format=fmt) if x.dim() == 4 else x
-
-
-def device_of(model: nn.Module) -> torch.device:
-    first = next(model.parameters(), None)
-    return torch.device("cpu") if first is None else first.device
 
 
 def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,

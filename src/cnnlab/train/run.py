@@ -12,21 +12,22 @@ import torch
 from torch import nn
 
 from cnnlab import layout, tracking
-from cnnlab.data.loader import BatchLoader, TensorBatches, eval_batch_size
+from cnnlab.data.canonical import LABELS, META
+from cnnlab.data.loader import BatchLoader, TensorBatches
 from cnnlab.data.prepared import Prepared, load_prepared
 from cnnlab.figures.lr_find import lr_find_figure
 from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json
-from cnnlab.models import build_model, count_parameters, input_stats, input_values
+from cnnlab.models import build_model, count_parameters, input_stats
 from cnnlab.params import Params, TrainParams, Variant
-from cnnlab.train.checkpoint import ModelCard, save_checkpoint
-from cnnlab.train.device import batch_fits, pick_device, seed_everything
-from cnnlab.train.loop import EpochRecord, FitResult, fit, predict
+from cnnlab.runtime.checkpoint import ModelCard, save_checkpoint
+from cnnlab.runtime.device import batch_fits, pick_device, seed_everything
+from cnnlab.runtime.inference import predict
+from cnnlab.train.loop import EpochRecord, FitResult, fit
 from cnnlab.train.lr_find import lr_range_test
 from cnnlab.train.resume import ResumeStore, fingerprint
 
 HISTORY_COLUMNS = list(EpochRecord.__dataclass_fields__)
-LR_FILE = "lr.json"
 
 
 def history_table(history: list[EpochRecord]) -> dict[str, list[float]]:
@@ -48,9 +49,8 @@ class Setup:
                                     shuffle=True, augment=p.augment, seed=seed)
 
     def eval_loader(self, split: str, train_batch_size: int) -> BatchLoader:
-        data = self.prepared.data
-        size = eval_batch_size(train_batch_size, input_values(self.model, data.channels, data.image_size))
-        return self.prepared.loader(split, size, self.device, stats=(self.mean, self.std))
+        return self.prepared.eval_loader(split, self.model, self.device, stats=(self.mean, self.std),
+                                         train_batch_size=train_batch_size)
 
 
 def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
@@ -59,7 +59,7 @@ def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
     device = pick_device(variant.train.device)
     prepared = load_prepared(params, seed)
     data = prepared.data
-    seed_everything(params.seeds[0] if seed is None else seed)
+    seed_everything(params.training_seed(seed))
     model = build_model(variant.model, data.channels, data.image_size, len(data.classes), pretrained=True)
     mean, std = input_stats(variant.model, data.channels) or (prepared.mean, prepared.std)
     return Setup(variant, device, prepared, model.to(device), list(mean), list(std))
@@ -69,7 +69,7 @@ def resolved(p: TrainParams, name: str) -> tuple[TrainParams, str]:
     """The variant's params with `lr: auto` replaced by lr_find@V's suggestion."""
     if p.lr != "auto":
         return p, "params.yaml"
-    found = read_json(layout.require(layout.lr_find_dir(name) / LR_FILE, f"lr_find@{name}"))
+    found = read_json(layout.require(layout.lr_find(name).lr, f"lr_find@{name}"))
     return dataclasses.replace(p, lr=float(found["lr"])), "lr_find"
 
 
@@ -77,23 +77,24 @@ def lr_find_variant(params: Params, name: str) -> dict[str, Any]:
     """lr_find@V: with `lr: auto`, run the LR range test; otherwise just pass the lr on."""
     p = params.variant(name).train
 
-    def fill(out):
+    def fill(tmp: Path) -> None:
+        out = layout.LRFindResults(tmp)
         if p.lr != "auto":
-            write_json(out / LR_FILE, {"lr": p.lr, "source": "params.yaml"})
+            write_json(out.lr, {"lr": p.lr, "source": "params.yaml"})
             return
         s = set_up(params, name)
         with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
             test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
-        write_json(out / LR_FILE, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
+        write_json(out.lr, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
                                    "iterations": len(test.lrs)})
-        write_csv(out / "range_test.csv", ["lr", "loss", "smoothed_loss"],
+        write_csv(out.table, ["lr", "loss", "smoothed_loss"],
                   ([f"{a:.6g}", f"{b:.6g}", f"{c:.6g}"] for a, b, c in test.rows()))
         save_figure(lr_find_figure(test.lrs, test.losses, test.smoothed, test.suggestion,
                                    f"{name}: LR range test ({p.optimizer}, batch {p.batch_size})"),
-                    out / "range_test.png")
+                    out.plot)
 
-    replace_dir(layout.lr_find_dir(name), fill)
-    found = read_json(layout.lr_find_dir(name) / LR_FILE)
+    replace_dir(layout.lr_find(name).dir, fill)
+    found = read_json(layout.lr_find(name).lr)
     print(f"lr_find@{name}: lr {found['lr']:g} ({found['source']})")
     return found
 
@@ -111,20 +112,20 @@ def extract_features(backbone: nn.Module, batches: BatchLoader) -> torch.Tensor:
 
 
 @dataclass
-class Trained:
+class Fitted:
     result: FitResult
     state: dict[str, torch.Tensor]  # the whole model at its best epoch
     feature_seconds: float  # computing a frozen backbone's features, once (0 otherwise)
 
 
-def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any) -> Trained:
+def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any) -> Fitted:
     """Train the model of s; a frozen backbone without augmentation sees the same images
     every epoch, so its features are computed once and only the head trains, on them."""
     frozen = frozen_backbone(s.model) if not p.augment.active else None
     if frozen is None:
         result = fit(s.model, s.train_loader(p, seed), s.eval_loader("val", p.batch_size), p, label=label,
                      **fit_args)
-        return Trained(result, result.best_state, 0.0)
+        return Fitted(result, result.best_state, 0.0)
     backbone, head = frozen
     started = time.perf_counter()
     # Batches sized for the backbone alone: only the head ever sees the training batch size.
@@ -137,7 +138,7 @@ def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any
                  TensorBatches(val_features, labels[s.prepared.indices("val")], 256, device=s.device),
                  p, label=label, **fit_args)
     head.load_state_dict(result.best_state)
-    return Trained(result, s.model.state_dict(), feature_seconds)
+    return Fitted(result, s.model.state_dict(), feature_seconds)
 
 
 def batch_size_key(params: Params, name: str) -> str:
@@ -152,19 +153,19 @@ def resume_store(name: str, seed: int, p: TrainParams, device: torch.device, fir
     (the run's own split, when it draws one)."""
     return ResumeStore(layout.resume_file(name, None if first else seed), fingerprint(
         name, seed, asdict(p), device.type, split,
-        files=(layout.SPLIT, layout.STATS, layout.RAW / "meta.json", layout.RAW / "labels.npy")))
+        files=(layout.SPLIT, layout.STATS, layout.RAW / META, layout.RAW / LABELS)))
 
 
 def train_variant(params: Params, name: str, seed: int | None = None, out: Path | None = None) -> FitResult:
     """Train variant `name` from training seed `seed` into `out`: by default the first seed,
     into models/NAME (train@V); another seed's run goes into its own folder (repeat@V-S)."""
-    first = seed is None or seed == params.seeds[0]
-    seed = params.seeds[0] if seed is None else seed
+    seed = params.training_seed(seed)
+    first = seed == params.training_seed()
     s = set_up(params, name, seed)
     p, lr_source = resolved(s.variant.train, name)
     data = s.prepared.data
-    out = layout.model_dir(name) if out is None else out
-    out.mkdir(parents=True, exist_ok=True)
+    files = layout.trained(name) if out is None else layout.TrainedModel(out)
+    files.dir.mkdir(parents=True, exist_ok=True)
     store = resume_store(name, seed, p, s.device, first,
                          s.prepared.split if params.draws_own_split(seed) else None)
     resume = store.load()
@@ -173,7 +174,7 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
 
     logged = {"variant": name, "seed": seed, "split_seed": params.split_seed(seed), "data": asdict(params.data),
               "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
-    with tracking.start_run(name, logged, out, resume["mlflow_run"] if resume else None, seed,
+    with tracking.start_run(name, logged, files.mlflow_run, resume["mlflow_run"] if resume else None, seed,
                             name if first else f"{name} seed {seed}") as mlflow:
         store.extra["mlflow_run"] = mlflow.active_run().info.run_id
 
@@ -186,15 +187,15 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
         result = trained.result
         card = ModelCard(model=p.model, in_channels=data.channels, image_size=data.image_size,
                          classes=data.classes, mean=s.mean, std=s.std)
-        save_checkpoint(out, trained.state, card)
-        write_csv(out / "history.csv", HISTORY_COLUMNS,
+        save_checkpoint(files.dir, trained.state, card)
+        write_csv(files.history, HISTORY_COLUMNS,
                   ([r.epoch] + [f"{getattr(r, k):.6g}" for k in HISTORY_COLUMNS[1:]] for r in result.history))
         parameters = count_parameters(s.model)
         metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
                    "val_accuracy": round(result.best.val_accuracy, 6), "val_loss": round(result.best.val_loss, 6),
                    "parameters": parameters, "total_parameters": count_parameters(s.model, trainable_only=False),
                    "lr": p.lr}
-        write_json(out / "metrics.json", metrics)
+        write_json(files.metrics, metrics)
         # Wall time can never repeat to the byte, so it lives apart from the metrics
         # that must (dvc metrics still shows it).
         seconds = trained.feature_seconds + result.train_seconds
@@ -205,16 +206,16 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
             timing["feature_seconds"] = round(trained.feature_seconds, 2)
         if result.resumed_from:
             timing["resumed_after_epoch"] = result.resumed_from
-        write_json(out / "timing.json", timing)
-        save_figure(curves_figure({name: history_table(result.history)}), out / "curves.png")
+        write_json(files.timing, timing)
+        save_figure(curves_figure({name: history_table(result.history)}), files.curves)
         mlflow.log_metrics({"best_val_accuracy": metrics["val_accuracy"], "parameters": parameters,
                             "train_seconds": timing["train_seconds"]})
-        mlflow.log_artifact(str(out / "history.csv"))
-        mlflow.log_artifact(str(out / "curves.png"))
-        mlflow.log_artifact(str(out / "model.pt"), artifact_path="model")
-        mlflow.log_artifact(str(out / "model.json"), artifact_path="model")
-        if (layout.lr_find_dir(name) / "range_test.png").exists():
-            mlflow.log_artifact(str(layout.lr_find_dir(name) / "range_test.png"))
+        mlflow.log_artifact(str(files.history))
+        mlflow.log_artifact(str(files.curves))
+        mlflow.log_artifact(str(files.weights), artifact_path="model")
+        mlflow.log_artifact(str(files.card), artifact_path="model")
+        if layout.lr_find(name).plot.exists():
+            mlflow.log_artifact(str(layout.lr_find(name).plot))
     store.clear()
     run = name if first else f"{name} (seed {seed})"
     print(f"{run}: best val accuracy {metrics['val_accuracy']:.4f} "

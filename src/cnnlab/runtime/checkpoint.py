@@ -10,13 +10,9 @@ import torch
 from torch import nn
 
 from cnnlab.io import atomic_write, read_json, write_json
-from cnnlab.layout import require
+from cnnlab.layout import TrainedModel, require
 from cnnlab.models import ModelSpec, build_model, parse_model_spec
 from cnnlab.weights import load_state_dict
-
-WEIGHTS = "model.pt"
-SPEC = "model.json"
-
 
 @dataclass(frozen=True)
 class ModelCard:
@@ -31,7 +27,7 @@ class ModelCard:
 
     @property
     def spec(self) -> ModelSpec:
-        return parse_model_spec(self.model, "model.json")
+        return parse_model_spec(self.model, TrainedModel(Path()).card.name)
 
 
 def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: ModelCard) -> None:
@@ -39,14 +35,15 @@ def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: Model
     # temp file's random name would make every save differ by a few bytes.
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write(model_dir / WEIGHTS, lambda tmp: tmp.write_bytes(buffer.getvalue()))
-    write_json(model_dir / SPEC, asdict(card))
+    files = TrainedModel(model_dir)
+    atomic_write(files.weights, lambda tmp: tmp.write_bytes(buffer.getvalue()))
+    write_json(files.card, asdict(card))
 
 
 def load_checkpoint(model_dir: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
-    model_dir = Path(model_dir)
-    require(model_dir / WEIGHTS, f"train@{model_dir.name}")
-    card = ModelCard(**read_json(model_dir / SPEC))
+    files = TrainedModel(Path(model_dir))
+    require(files.weights, f"train@{files.dir.name}")
+    card = ModelCard(**read_json(files.card))
     model = build_model(card.spec, card.in_channels, card.image_size, len(card.classes))
-    model.load_state_dict(load_state_dict(model_dir / WEIGHTS, device))
+    model.load_state_dict(load_state_dict(files.weights, device))
     return model.to(device).eval(), card

@@ -9,12 +9,11 @@ import torch
 from torch import nn
 
 from cnnlab import layout
-from cnnlab.data.loader import BatchLoader, Normalizer, eval_batch_size
+from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.data.prepared import Prepared, load_prepared
-from cnnlab.models import input_values
 from cnnlab.params import Params
-from cnnlab.train.checkpoint import ModelCard, load_checkpoint
-from cnnlab.train.device import pick_device
+from cnnlab.runtime.checkpoint import ModelCard, load_checkpoint
+from cnnlab.runtime.device import pick_device
 
 
 @dataclass
@@ -29,11 +28,9 @@ class Trained:
         """The normalisation the model was trained with."""
         return self.prepared.normalizer(self.device, (self.card.mean, self.card.std))
 
-    def loader(self, split: str) -> BatchLoader:
+    def eval_loader(self, split: str) -> BatchLoader:
         """The split in order, unaugmented, normalised as in training."""
-        data = self.prepared.data
-        size = eval_batch_size(1, input_values(self.model, data.channels, data.image_size))
-        return self.prepared.loader(split, size, self.device, stats=(self.card.mean, self.card.std))
+        return self.prepared.eval_loader(split, self.model, self.device, stats=(self.card.mean, self.card.std))
 
     def inputs(self, rows: torch.Tensor) -> torch.Tensor:
         """Model input for dataset rows (normalised floats on the device)."""
@@ -45,5 +42,5 @@ def load_trained(params: Params, variant: str, model_dir: Path | None = None, se
     """Variant's trained model (from models/VARIANT, or the run of training seed `seed` in
     model_dir) with its data (that seed's split, under split.per_seed)."""
     device = pick_device(params.variant(variant).train.device)
-    model, card = load_checkpoint(layout.model_dir(variant) if model_dir is None else model_dir, device)
+    model, card = load_checkpoint(layout.trained(variant).dir if model_dir is None else model_dir, device)
     return Trained(model, card, device, load_prepared(params, seed))

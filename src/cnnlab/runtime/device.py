@@ -1,10 +1,8 @@
-"""Device choice, seeding and the host allocator: what every stage that runs a model needs."""
+"""Device choice, seeding and out-of-memory errors: what every stage that runs a model needs."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import random
 import sys
 from typing import Iterator
@@ -60,23 +58,3 @@ def deterministic_algorithms() -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
     else:
         torch._C._set_deterministic_algorithms(True, warn_only=True)
-
-
-# glibc's malloc serves allocations above a (dynamic, at most 32 MB) threshold with
-# fresh mmaps and unmaps them when freed, so every batch of a large network on the
-# CPU page-faults all its activations in again: MobileNetV2 at 224 px ran at 37
-# img/s that way and at 110 img/s with these settings (2-core EPYC, batch 27).
-# Freed memory then stays in the process for reuse; the peak is unchanged.
-KEEP_BYTES = 1 << 30
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-
-
-def keep_freed_memory() -> bool:
-    """Tell glibc's malloc to reuse freed memory instead of unmapping it (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, KEEP_BYTES) and libc.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return False
