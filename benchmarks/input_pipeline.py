@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from cnnlab.data.folder import load_folder
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.data.stats import channel_stats
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import AugmentParams
 
 HERE = Path(__file__).resolve().parent

@@ -15,7 +15,7 @@ import dataclasses
 import torch
 
 from cnnlab.data.loader import BatchLoader, Normalizer
-from cnnlab.models import build_model
+from cnnlab.models.build import build_model
 from cnnlab.params import load_params
 from cnnlab.runtime.device import pick_device, seed_everything
 from cnnlab.train.loop import fit

@@ -31,7 +31,7 @@ from cnnlab.data.shapes import make_shapes
 from cnnlab.explain.faithfulness import deletion_insertion, perturbation_curves
 from cnnlab.explain.gradcam import gradcam_maps
 from cnnlab.explain.occlusion import Probabilities, occlusion_maps
-from cnnlab.models import build_model
+from cnnlab.models.build import build_model
 from cnnlab.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]

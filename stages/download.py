@@ -1,7 +1,7 @@
 """download: bring the configured dataset into canonical form under data/raw/."""
 
 from cnnlab import layout
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.data.canonical import SKIPPED, build_imageset, download_metrics, skipped_line
 from cnnlab.data.sources import load_source
 from cnnlab.io import write_json

@@ -1,6 +1,6 @@
 """evaluate@V: test metrics, per-class table, confusion matrix."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.evaluate.run import evaluate_variant
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """lr_find@V: the LR range test when the variant's lr is auto; otherwise it passes the lr on."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.train.run import lr_find_variant
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """misclassified@V: a gallery of the test images the variant gets wrong."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.evaluate.gallery import misclassified_gallery
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """repeat@V-S: the run of variant V from training seed S, in runs/V/S/ (statistics over seeds)."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.repeat import repeat_run
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """report: reports/report.md and a self-contained reports/report.html."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.report.build import build_report
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """saliency@V: occlusion-sensitivity maps for a seeded per-class sample of test images."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.explain.run import explain_variant
 
 if __name__ == "__main__":

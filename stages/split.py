@@ -2,15 +2,15 @@
 under split.per_seed)."""
 
 from cnnlab import layout
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.data.canonical import load_imageset
-from cnnlab.data.split import make_split
+from cnnlab.data.split import split_for
 from cnnlab.io import write_json
 from cnnlab.params import Params
 
 
 def main(params: Params) -> None:
-    split = make_split(load_imageset(layout.RAW), params.split, params.split_seed())
+    split = split_for(load_imageset(layout.RAW), params)
     write_json(layout.SPLIT, split)
     print("split: " + ", ".join(f"{len(v)} {k}" for k, v in split.items()))
 

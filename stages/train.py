@@ -1,6 +1,6 @@
 """train@V: train one variant from the first training seed, keep its best epoch on validation accuracy."""
 
-from cnnlab.cli import run_stage
+from cnnlab.stage import run_stage
 from cnnlab.train.run import train_variant
 
 if __name__ == "__main__":

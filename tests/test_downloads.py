@@ -15,7 +15,8 @@ import torch
 
 from cnnlab.data import sources
 from cnnlab.errors import UserError
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.models import transfer
 from cnnlab.params import DataParams
 

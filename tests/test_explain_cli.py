@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from cnnlab.command import main
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.runtime.checkpoint import ModelCard, save_checkpoint
 from tests.conftest import ROOT
 

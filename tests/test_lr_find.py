@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.errors import UserError
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import LRFindParams, TrainParams
 from cnnlab.train.lr_find import lr_range_test, steepest_descent
 from tests.conftest import synthetic_set

@@ -4,7 +4,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import UserError
-from cnnlab.models import MODELS, build_model, count_parameters, parse_model_spec
+from cnnlab.models.build import build_model, count_parameters
+from cnnlab.models.registry import MODELS, parse_model_spec
+from tests.conftest import ROOT
 
 LADDER = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
 
@@ -147,3 +149,14 @@ def test_cam_cnn_logits_are_the_spatial_mean_of_the_class_activation_maps():
         maps = model.features(x)  # N x 32 x 8 x 8
         cams = torch.einsum("kc,nchw->nkhw", model.fc.weight, maps)
         assert torch.allclose(cams.mean((2, 3)) + model.fc.bias, model(x), atol=1e-5)
+
+
+def test_validating_params_imports_no_network_and_no_torch():
+    """Every stage validates params: that must not load the model code (or torch) to do it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from cnnlab.params import load_params; load_params('params.yaml'); "
+             "print(sorted(m for m in sys.modules if m.startswith(('torch', 'cnnlab.models.'))))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['cnnlab.models.registry', 'cnnlab.models.settings']", out

@@ -18,9 +18,9 @@ from tests.fresh_repo import copy_repository, env, sh
 SETUP_AND_LOG = """
 import sys
 from cnnlab import tracking
-with tracking.start_run(sys.argv[1], {"worker": sys.argv[1]}, __import__("pathlib").Path(sys.argv[1] + "-run.json")) as mlflow:
+with tracking.start_run(sys.argv[1], {"worker": sys.argv[1]}, __import__("pathlib").Path(sys.argv[1] + "-run.json")) as run:
     for step in range(5):
-        mlflow.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+        run.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
 """
 
 

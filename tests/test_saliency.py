@@ -13,7 +13,8 @@ from cnnlab.figures.saliency import saliency_figure
 from cnnlab.explain.methods import occlusion_fill, saliency_maps
 from cnnlab.explain.registry import MapSettings
 from cnnlab.explain.sampling import sample_per_class
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import SaliencyParams
 
 

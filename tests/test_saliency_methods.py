@@ -16,7 +16,8 @@ from cnnlab.explain.gradcam import gradcam_maps
 from cnnlab.explain.reference import random_maps, sobel_maps
 from cnnlab.explain.methods import saliency_maps
 from cnnlab.explain.registry import SALIENCY, MapSettings
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import SaliencyMethod, SaliencyParams
 
 MODEL_METHODS = ["occlusion", "gradcam", "gradcam_plus_plus", "cam", "gradient", "integrated_gradients"]
@@ -65,7 +66,8 @@ def test_each_model_has_the_features_the_saliency_methods_are_told_it_has():
     from cnnlab.explain.cam import cam_parts
     from cnnlab.explain.layers import conv_layers
     from cnnlab.explain.registry import CAM_HEAD, CONVOLUTIONS, FEATURE_WORDS
-    from cnnlab.models import MODELS, build_model, parse_model_spec
+    from cnnlab.models.build import build_model
+    from cnnlab.models.registry import MODELS, parse_model_spec
     from cnnlab.errors import UserError
 
     declared = set().union(*(e.features for e in MODELS.values()))

@@ -11,7 +11,8 @@ from cnnlab.data.shapes import SHAPES, make_shapes, shape_mask
 from cnnlab.explain.methods import saliency_maps
 from cnnlab.explain.registry import MapSettings
 from cnnlab.explain.scores import faithfulness_scores
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import SaliencyParams, TrainParams
 from cnnlab.runtime.device import seed_everything
 from cnnlab.train.loop import fit

@@ -19,12 +19,6 @@ from cnnlab.params import DataParams
 from tests.conftest import SHARED_CIFAR, class_image, make_image_tree, png_bytes
 
 
-def test_sources_registry_matches_the_params_choices():
-    from typing import get_args, get_type_hints
-
-    assert set(sources.SOURCES) == set(get_args(get_type_hints(DataParams)["dataset"]))
-
-
 def test_digits_are_bundled_and_conformed_to_size_and_channels():
     data = sources.load_source(DataParams(dataset="digits", image_size=32, channels=3))
     assert data.images.shape == (1797, 3, 32, 32) and data.images.dtype == torch.uint8
@@ -39,7 +33,7 @@ def test_digits_are_bundled_and_conformed_to_size_and_channels():
 
 
 def test_conform_matches_torch_resize_and_converts_rgb_to_luma():
-    data = sources.load_digits_set()
+    data = sources.load_digits()
     big = conform(data, 24, 1)
     expected = torch.nn.functional.interpolate(data.images[:5].float(), size=(24, 24), mode="bilinear",
                                                antialias=True).round().clamp(0, 255).to(torch.uint8)

@@ -48,7 +48,8 @@ def test_the_check_finds_lazy_and_package_imports_and_write_fixes_only_the_code_
         "src/cnnlab/pkg/__init__.py": "from cnnlab.pkg.c import h  # runs whenever pkg is imported\n",
         "src/cnnlab/pkg/c.py": "def h():\n    return 2\n",
         "src/cnnlab/pkg/d.py": "def unused():\n    return 3\n",
-        "src/cnnlab/e.py": "from cnnlab import pkg\n",
+        "src/cnnlab/e.py": "from typing import TYPE_CHECKING\nfrom cnnlab import pkg\n"
+                            "if TYPE_CHECKING:\n    from cnnlab.pkg.d import unused  # annotations only: never runs\n",
         "stages/one.py": "from cnnlab.a import f\nfrom cnnlab.e import pkg\n",
         "dvc.yaml": "stages:\n  # a comment kept\n  one:\n    cmd: python stages/one.py --flag\n    deps:\n"
                     "      - stages/one.py\n      - src/cnnlab/a.py\n      - src/cnnlab/pkg\n      - data/in.txt\n"
@@ -76,3 +77,33 @@ def test_the_check_finds_lazy_and_package_imports_and_write_fixes_only_the_code_
     assert drift(tmp_path) == []
     (tmp_path / "src/cnnlab/pkg/d.py").unlink()  # now pkg's every file is imported: the folder stands for them
     assert drift(tmp_path)[0].expected[-1] == "src/cnnlab/pkg"
+
+
+def library_modules() -> dict[str, set[str]]:
+    """Each cnnlab source file (relative to src/cnnlab) and the cnnlab modules it imports."""
+    from cnnlab.stage_deps import imported_modules
+
+    base = ROOT / "src" / "cnnlab"
+    return {p.relative_to(base).as_posix(): imported_modules(p) for p in base.rglob("*.py")
+            if "__pycache__" not in p.parts}
+
+
+def test_training_code_is_imported_only_by_training_and_the_runs_that_train():
+    """What several stages run (devices, checkpoints, predict) lives in runtime/; train/ is the loop."""
+    importers = {f for f, modules in library_modules().items()
+                 if any(m == "cnnlab.train" or m.startswith("cnnlab.train.") for m in modules)}
+    assert {f for f in importers if not f.startswith("train/")} == {"repeat.py"}  # repeat@V-S trains a seed
+
+
+def test_only_tracking_imports_mlflow():
+    import ast
+
+    base = ROOT / "src" / "cnnlab"
+    users = set()
+    for path in base.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] == "mlflow" for n in names):
+                users.add(path.relative_to(base).as_posix())
+    assert users == {"tracking.py"}

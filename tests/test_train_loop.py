@@ -7,7 +7,8 @@ import yaml
 
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.errors import UserError
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import TrainParams
 from cnnlab.runtime.device import seed_everything
 from cnnlab.runtime.inference import loss_and_accuracy, predict
@@ -284,3 +285,16 @@ def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path, ove
     # a state saved under another key (other params or data) is not used, and is removed
     assert ResumeStore(tmp_path / "resume.pt", key="other").load() is None
     assert not (tmp_path / "resume.pt").exists()
+
+
+@pytest.mark.parametrize("values, budget, most, least, expected", [
+    (3 * 32 * 32, 1 << 22, 256, 1, 256),  # small images: the cap
+    (3 * 224 * 224, 1 << 22, 256, 1, 27),  # large: what fits the budget
+    (3 * 224 * 224, 1 << 22, 256, 64, 64),  # never fewer than training used
+    (10 ** 9, 1 << 24, 128, 1, 1),  # one image always goes
+    (0, 100, 8, 1, 8),  # a size of zero cannot divide by zero
+])
+def test_images_per_batch_fits_the_budget_between_its_bounds(values, budget, most, least, expected):
+    from cnnlab.batching import images_per_batch
+
+    assert images_per_batch(values, budget, most, least) == expected

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import UserError
-from cnnlab.models import build_model, input_stats, parse_model_spec
+from cnnlab.models.build import build_model, input_stats
+from cnnlab.models.registry import parse_model_spec
+from cnnlab.models.settings import TRANSFER_WEIGHTS
 from cnnlab.models.transfer import ARCHITECTURES, hub_checkpoint
 from cnnlab.params import TrainParams
 from cnnlab.train.optim import make_optimizer
@@ -34,7 +36,7 @@ def test_the_weights_names_cnnlab_accepts_are_torchvisions():
     from torchvision import models
 
     for arch in ARCHS:
-        assert ARCHITECTURES[arch].weights == tuple(w.name for w in models.get_model_weights(arch))
+        assert TRANSFER_WEIGHTS[arch] == tuple(w.name for w in models.get_model_weights(arch))
     with pytest.raises(UserError, match="variants.t.model.weights 'IMAGENET9K'.*IMAGENET1K_V1"):
         spec("vgg16", weights="IMAGENET9K")
 

@@ -7,7 +7,8 @@ import torch
 
 from cnnlab.command import main
 from cnnlab.errors import UserError
-from cnnlab.models import build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import parse_model_spec
 from cnnlab.layout import TrainedModel
 from cnnlab.runtime.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from cnnlab.weights import load_state_dict

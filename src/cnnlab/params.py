@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 
+from cnnlab.data.registry import SOURCES
 from cnnlab.errors import UserError
 from cnnlab.explain.registry import DEFAULT_METHODS, FEATURE_WORDS, SALIENCY, missing_for
-from cnnlab.models import MODELS, ModelSpec, parse_model_spec
+from cnnlab.models.registry import MODELS, ModelSpec, parse_model_spec
 from cnnlab.schema import bounded, build, fail, read_yaml
 
 
 @dataclass(frozen=True)
 class DataParams:
-    dataset: Literal["digits", "shapes", "cifar10", "mnist", "fashion_mnist", "caltech256", "imagenette",
-                     "folder"] = "digits"
+    dataset: Literal[tuple(SOURCES)] = "digits"  # type: ignore[valid-type]  # the sources registry's names
     # For `folder`: a directory or .tar/.tar.gz/.tgz/.zip of class subfolders.
     path: str = "datasets"
     image_size: int = bounded(32, ge=8)

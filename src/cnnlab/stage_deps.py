@@ -2,10 +2,12 @@
 
 DVC re-runs a stage when one of its `deps` changes, so the cnnlab files a stage runs
 must all be among them, and no others (or editing the report would retrain). The
-imports are read statically, transitively, and include imports inside functions (a
-lazy import still runs when the stage needs it) and modules named in a string (what
-importlib imports by name). A package's `__init__.py` counts
-when it holds more than a docstring, since importing anything below runs it.
+imports are read statically and transitively: imports inside functions count (a lazy
+import still runs when the stage needs it); imports under `if TYPE_CHECKING:` do not,
+since they never run. A package's `__init__.py` counts when it holds more than a
+docstring, since importing anything below runs it. Nothing in cnnlab imports a module by
+a name in a string (a registry's "module:function" is resolved among modules its caller
+imports; tests check), so the import statements are the whole story.
 
     python -m cnnlab.stage_deps           # say which stages' deps differ, and how
     python -m cnnlab.stage_deps --write   # rewrite those deps in dvc.yaml
@@ -28,7 +30,6 @@ import yaml
 
 PACKAGE = "cnnlab"
 CODE_ROOTS = ("src/", "stages/")
-MODULE_NAME = re.compile(rf"{PACKAGE}(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,30 @@ def runs_code(init: Path) -> bool:
     return bool(body)
 
 
+def type_checking_only(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:`: imports for annotations, which never run."""
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def running_nodes(tree: ast.AST):
+    """Every node of the tree but those under `if TYPE_CHECKING:` (its else branch runs)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if type_checking_only(node):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
 def imported_modules(path: Path) -> set[str]:
     """The cnnlab modules a file names in any import statement, at any depth."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in running_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
@@ -67,8 +88,6 @@ def imported_modules(path: Path) -> set[str]:
             found.add(node.module)
             # `from cnnlab.models import transfer` imports a module, not a name
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_NAME.fullmatch(node.value):
-            found.add(node.value)  # imported by name (importlib), e.g. a registry's lazy module
     return found
 
 

@@ -1,4 +1,5 @@
-"""MLflow: one run per variant, opened by train; report adds the test results.
+"""MLflow, behind the small interface the stages use (nothing else imports mlflow): one
+run per training, opened by train; the report adds the test results to it.
 
 The store is `sqlite:///mlflow.db` at the repository root (the root of the parent
 repo during `dvc exp run --temp`/queued runs, via DVC_ROOT) with artifacts under
@@ -73,9 +74,23 @@ def _mlflow():
     return mlflow
 
 
+class Run:
+    """One open MLflow run, as the stages use it: its id, metrics, files."""
+
+    def __init__(self, mlflow: Any, run_id: str):
+        self._mlflow, self.id = mlflow, run_id
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._mlflow.log_metrics(metrics, step=step)
+
+    def log_artifact(self, path: Path, folder: str | None = None) -> None:
+        """A file, into the run's artifacts (under `folder` when given)."""
+        self._mlflow.log_artifact(str(path), artifact_path=folder)
+
+
 @contextlib.contextmanager
 def start_run(variant: str, params: dict[str, Any], run_file: Path, resume_run: str | None = None,
-              seed: int | None = None, run_name: str | None = None) -> Iterator[Any]:
+              seed: int | None = None, run_name: str | None = None) -> Iterator[Run]:
     """Open a fresh run for a training of `variant` from training seed `seed` (or carry on
     with `resume_run`, the run of an interrupted training); its id is kept in run_file.
     Runs are tagged with their variant and seed, so the UI groups a variant's seeds."""
@@ -93,7 +108,7 @@ def start_run(variant: str, params: dict[str, Any], run_file: Path, resume_run: 
         if resume_run is None:
             mlflow.log_params({k: str(v)[:6000] for k, v in flatten(params).items()})
         write_json(run_file, {"run_id": run.info.run_id})
-        yield mlflow
+        yield Run(mlflow, run.info.run_id)
 
 
 def _exists(mlflow: Any, run_id: str) -> bool:
@@ -119,7 +134,8 @@ def log_results(run_file: Path, metrics: dict[str, float], files: list[Path]) ->
               f"to record a fresh run.", file=sys.stderr)
         return False
     with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics(metrics)
+        run = Run(mlflow, run_id)
+        run.log_metrics(metrics)
         for path in files:
-            mlflow.log_artifact(str(path), artifact_path="results")
+            run.log_artifact(path, folder="results")
     return True

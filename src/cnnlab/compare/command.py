@@ -21,8 +21,8 @@ def runs_of(name: str) -> tuple[np.ndarray, np.ndarray]:
     variant, _, rev = name.partition("@")
     if not rev:
         params = load_params()
-        if variant not in params.active or not layout.seed_run(variant, params.seeds[0]).dir.exists():
-            known = [v for v in params.active if layout.seed_run(v, params.seeds[0]).dir.exists()]
+        if variant not in params.active or not layout.seed_run(variant, params.training_seed()).dir.exists():
+            known = [v for v in params.active if layout.seed_run(v, params.training_seed()).dir.exists()]
             raise UserError(f"no evaluated variant '{variant}' in this workspace; the ones there are: "
                             f"{', '.join(known) or 'none (run dvc repro first)'}.")
         return seed_matrix(variant, params.seeds, read_local)

@@ -157,7 +157,8 @@ def below(paths: Iterable[PurePosixPath], prefix: tuple[str, ...]) -> list[PureP
 
 
 @dataclass(frozen=True)
-class Layout:
+class ClassAssignment:
+    """Which class (and split) each listed image file belongs to."""
     classes: list[str]
     labels: list[int]  # per used file
     is_test: list[bool]  # per used file
@@ -165,7 +166,7 @@ class Layout:
     class_folders: set[str]  # every folder at class level, with images or not
 
 
-def assign(paths: list[PurePosixPath], folders: set[PurePosixPath], where: Path) -> Layout:
+def assign(paths: list[PurePosixPath], folders: set[PurePosixPath], where: Path) -> ClassAssignment:
     """Classes, label and is-test per file, and which files are used (by index), in
     path order."""
     tops = {p.parts[0] for p in paths if len(p.parts) > 1}
@@ -192,21 +193,21 @@ def assign(paths: list[PurePosixPath], folders: set[PurePosixPath], where: Path)
         class_folders = {f.parts[0] for f in folders if len(f.parts) == 1}
     index = {c: k for k, c in enumerate(train_classes)}
     keys.sort(key=lambda key: paths[key[0]].parts)  # one order, however an archive lists its members
-    return Layout(train_classes, [index[c] for _, c, _ in keys], [t for _, _, t in keys],
+    return ClassAssignment(train_classes, [index[c] for _, c, _ in keys], [t for _, _, t in keys],
                   [i for i, _, _ in keys], class_folders)
 
 
-def check_classes(layout: Layout, counts: list[int], where: Path, skipped: int) -> None:
+def check_classes(assigned: ClassAssignment, counts: list[int], where: Path, skipped: int) -> None:
     """Stop on class folders without a usable training image, or fewer than two classes."""
-    empty = sorted((layout.class_folders - set(layout.classes))
-                   | {c for c, n in zip(layout.classes, counts) if n == 0})
+    empty = sorted((assigned.class_folders - set(assigned.classes))
+                   | {c for c, n in zip(assigned.classes, counts) if n == 0})
     if empty:
         why = (f" (after skipping {skipped} unreadable file(s), listed in skipped.csv beside the data)"
                if skipped else "")
         raise UserError(f"{where}: class folder(s) with no usable training image{why}: "
                         f"{', '.join(empty[:SHOWN])}{' ...' if len(empty) > SHOWN else ''}. "
                         f"Add images to them or remove them.")
-    kept = [c for c, n in zip(layout.classes, counts) if n > 0]
+    kept = [c for c, n in zip(assigned.classes, counts) if n > 0]
     if len(kept) < 2:
         raise UserError(f"{where}: found {len(kept)} class folder(s) with images "
                         f"({', '.join(kept) or 'none'}); a classifier needs at least 2. Lay the "
@@ -285,25 +286,25 @@ def load_folder(path: str | Path, image_size: int, channels: int, target: Path |
         twice = next(n for n in names if names.count(n) > 1)
         raise UserError(f"{path}: the archive holds {twice} more than once; re-create it with each file once.")
     wrapper = names[0].parts[:wrapper_depth(names)]
-    layout = assign(below(names, wrapper), set(below(folders, wrapper)), path)
-    check_classes(layout, np.bincount(layout.labels, minlength=len(layout.classes)).tolist(), path, 0)
-    shape = (len(layout.used), channels, image_size, image_size)
+    assigned = assign(below(names, wrapper), set(below(folders, wrapper)), path)
+    check_classes(assigned, np.bincount(assigned.labels, minlength=len(assigned.classes)).tolist(), path, 0)
+    shape = (len(assigned.used), channels, image_size, image_size)
     out = (np.lib.format.open_memmap(target, mode="w+", dtype=np.uint8, shape=shape) if target is not None
            else np.empty(shape, dtype=np.uint8))
-    row_of = {names[i]: row for row, i in enumerate(layout.used)}
+    row_of = {names[i]: row for row, i in enumerate(assigned.used)}
     items = ((row_of[m.rel], m.rel, m.source) for m in iter_members(path, set(row_of))
              if not m.is_dir and m.rel in row_of)
     bad = decode_into(out, items, path, max_pixels)
     skipped = [bad[row] for row in sorted(bad, key=lambda r: bad[r].file)]
-    labels, is_test = layout.labels, layout.is_test
+    labels, is_test = assigned.labels, assigned.is_test
     if skipped:
         if on_bad_image == "fail":
             raise refuse(skipped, path)
         labels = [y for row, y in enumerate(labels) if row not in bad]
         is_test = [t for row, t in enumerate(is_test) if row not in bad]
-        check_classes(layout, np.bincount(np.array([y for y, t in zip(labels, is_test) if not t], dtype=np.int64),
-                                          minlength=len(layout.classes)).tolist(), path, len(skipped))
+        check_classes(assigned, np.bincount(np.array([y for y, t in zip(labels, is_test) if not t], dtype=np.int64),
+                                          minlength=len(assigned.classes)).tolist(), path, len(skipped))
         out = without_rows(out, set(bad), target)
-    return ImageSet(torch.from_numpy(out), torch.tensor(labels, dtype=torch.int64), layout.classes,
+    return ImageSet(torch.from_numpy(out), torch.tensor(labels, dtype=torch.int64), assigned.classes,
                     torch.tensor(is_test, dtype=torch.bool), f"folder:{path}", stored_at=target,
                     skipped=skipped)

@@ -13,6 +13,7 @@ from typing import Iterator, Sequence
 
 import torch
 
+from cnnlab.batching import images_per_batch
 from cnnlab.data.augment import BatchAugment
 from cnnlab.params import AugmentParams
 
@@ -26,7 +27,7 @@ EVAL_BATCH_VALUES = 1 << 22
 def eval_batch_size(train_batch_size: int, input_values: int) -> int:
     """Up to 256 images per evaluation batch (no gradients), fewer for large inputs, but
     never fewer than training used. input_values: one input's size as the model sees it."""
-    return max(train_batch_size, min(256, EVAL_BATCH_VALUES // max(1, input_values)))
+    return images_per_batch(input_values, EVAL_BATCH_VALUES, 256, least=train_batch_size)
 
 
 class Normalizer:

@@ -11,8 +11,8 @@ from torch import nn
 from cnnlab import layout
 from cnnlab.data.canonical import ImageSet, load_imageset
 from cnnlab.data.loader import BatchLoader, Normalizer, eval_batch_size
-from cnnlab.data.split import make_split
-from cnnlab.data.stats import channel_stats
+from cnnlab.data.split import split_for
+from cnnlab.data.stats import training_stats
 from cnnlab.io import read_json
 from cnnlab.params import AugmentParams, Params
 
@@ -56,8 +56,8 @@ def load_prepared(params: Params | None = None, training_seed: int | None = None
     statistics of its training images, drawn here: the same function of the same seed."""
     data = load_imageset(layout.RAW)
     if params is not None and params.draws_own_split(training_seed):
-        split = make_split(data, params.split, params.split_seed(training_seed))
-        stats = channel_stats(data.images, torch.tensor(split["train"], dtype=torch.int64))
+        split = split_for(data, params, training_seed)
+        stats = training_stats(data.images, split)
     else:
         stats = read_json(layout.require(layout.STATS, "stats"))
         split = read_json(layout.require(layout.SPLIT, "split"))

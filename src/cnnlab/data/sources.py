@@ -1,4 +1,4 @@
-"""Data sources registry: `data.dataset` -> a loader returning the canonical ImageSet.
+"""The data sources' loaders (data/registry.py names them): each returns the canonical ImageSet.
 
 `digits` ships inside scikit-learn and needs no network: it is the default. The
 torchvision datasets (and Caltech-256 and Imagenette, which download as folders of
@@ -10,6 +10,7 @@ without a network.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +20,15 @@ import numpy as np
 import torch
 
 from cnnlab.data.canonical import ImageSet, conform
+from cnnlab.data.registry import SOURCES
 from cnnlab.data.folder import load_folder
 from cnnlab.data.shapes import MIN_SIZE, make_shapes
 from cnnlab.downloads import downloading_into
 from cnnlab.io import sweep_stale, temp_prefix
 from cnnlab.params import DataParams
+from cnnlab.registry import resolve
 
-def load_digits_set() -> ImageSet:
+def load_digits(p: DataParams | None = None, target: Path | None = None) -> ImageSet:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -175,15 +178,17 @@ def imagenette_download(image_size: int) -> Download:
                     lambda root: (root / folder / "train").is_dir(), fetch)
 
 
-def load_folder_source(path: Path, p: DataParams, target: Path | None) -> ImageSet:
-    return load_folder(path, p.image_size, p.channels, target, p.on_bad_image, p.max_image_pixels)
+def load_folder_source(p: DataParams, target: Path | None, path: Path | None = None) -> ImageSet:
+    """data.path (or `path`): a folder or archive of class subfolders."""
+    return load_folder(Path(p.path) if path is None else path, p.image_size, p.channels, target, p.on_bad_image,
+                       p.max_image_pixels)
 
 
 def load_downloaded_folder(name: str, download: Download, folder: str, rename: Callable[[str], str],
                            p: DataParams, target: Path | None) -> ImageSet:
     download_dir = Path(p.download_dir)
     ensure_downloaded(name, download, download_dir)
-    data = load_folder_source(download_dir / folder, p, target)
+    data = load_folder_source(p, target, download_dir / folder)
     data.classes = [rename(c) for c in data.classes]
     data.source = f"{name} ({download_dir / folder})"
     return data
@@ -200,16 +205,20 @@ def load_imagenette(p: DataParams, target: Path | None) -> ImageSet:
                                   lambda wnid: IMAGENETTE_CLASSES.get(wnid, wnid), p, target)
 
 
-SOURCES: dict[str, Callable[[DataParams, Path | None], ImageSet]] = {
-    "digits": lambda p, target: load_digits_set(),
-    "shapes": lambda p, target: make_shapes(p.synthetic_images, max(p.image_size, MIN_SIZE), p.synthetic_seed),
-    "cifar10": lambda p, target: load_torchvision_set("cifar10", Path(p.download_dir)),
-    "mnist": lambda p, target: load_torchvision_set("mnist", Path(p.download_dir)),
-    "fashion_mnist": lambda p, target: load_torchvision_set("fashion_mnist", Path(p.download_dir)),
-    "caltech256": load_caltech256,
-    "imagenette": load_imagenette,
-    "folder": lambda p, target: load_folder_source(Path(p.path), p, target),
-}
+def load_shapes(p: DataParams, target: Path | None) -> ImageSet:
+    return make_shapes(p.synthetic_images, max(p.image_size, MIN_SIZE), p.synthetic_seed)
+
+
+def load_cifar10(p: DataParams, target: Path | None) -> ImageSet:
+    return load_torchvision_set("cifar10", Path(p.download_dir))
+
+
+def load_mnist(p: DataParams, target: Path | None) -> ImageSet:
+    return load_torchvision_set("mnist", Path(p.download_dir))
+
+
+def load_fashion_mnist(p: DataParams, target: Path | None) -> ImageSet:
+    return load_torchvision_set("fashion_mnist", Path(p.download_dir))
 
 
 def load_source(params: DataParams, target: Path | None = None) -> ImageSet:
@@ -217,4 +226,5 @@ def load_source(params: DataParams, target: Path | None = None) -> ImageSet:
 
     With a target (an images.npy path), large images are decoded or resized straight
     into that memory-mapped file."""
-    return conform(SOURCES[params.dataset](params, target), params.image_size, params.channels, target)
+    load = resolve(SOURCES[params.dataset].load, [sys.modules[__name__]])
+    return conform(load(params, target), params.image_size, params.channels, target)

@@ -11,7 +11,7 @@ import numpy as np
 
 from cnnlab.data.canonical import ImageSet
 from cnnlab.errors import UserError
-from cnnlab.params import SplitParams
+from cnnlab.params import Params, SplitParams
 
 
 def _carve(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int,
@@ -45,3 +45,9 @@ def make_split(data: ImageSet, params: SplitParams, seed: int) -> dict[str, list
         pool, test = _carve(everything, labels, params.test_fraction, seed, data.classes, "test")
     train, val = _carve(pool, labels, params.val_fraction, seed, data.classes, "val")
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
+
+
+def split_for(data: ImageSet, params: Params, training_seed: int | None = None) -> dict[str, list[int]]:
+    """The split the run of this training seed uses: split@'s (data/split.json) by default,
+    or under split.per_seed the seed's own, drawn the same way from the same seed."""
+    return make_split(data, params.split, params.split_seed(training_seed))

@@ -30,3 +30,8 @@ def channel_stats(images: torch.Tensor, rows: torch.Tensor | None = None,
     std = ((histogram * values * values).sum(1) / count - mean * mean).clamp_min(0).sqrt()
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return {"mean": [round(v, 8) for v in mean.tolist()], "std": [round(v, 8) for v in std.tolist()]}
+
+
+def training_stats(images: torch.Tensor, split: dict[str, list[int]]) -> dict[str, list[float]]:
+    """The statistics every model input is normalised with: the split's training images'."""
+    return channel_stats(images, torch.tensor(split["train"], dtype=torch.int64))

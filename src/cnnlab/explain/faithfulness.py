@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
+from cnnlab.batching import images_per_batch
 from cnnlab.explain.layers import evaluating
 from cnnlab.explain.perturb import blurred
 
@@ -53,7 +54,7 @@ def perturbation_curves(model: nn.Module, base: torch.Tensor, source: torch.Tens
     # Every (image, step) pair, image-major, so results fill the B x (steps + 1) table in order.
     rows = torch.arange(b, device=base.device).repeat_interleave(steps + 1)
     kept = counts.repeat(b)
-    chunk = max(1, min(per_eval, PERTURBED_VALUES // (c * h * w)))
+    chunk = images_per_batch(c * h * w, PERTURBED_VALUES, per_eval)
     probabilities = torch.empty(b * (steps + 1))
     with evaluating(model), torch.no_grad():
         for first in range(0, len(rows), chunk):

@@ -5,6 +5,8 @@ leaves the model as it found it."""
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
 
@@ -17,6 +19,7 @@ from cnnlab.explain.perturb import blurred
 from cnnlab.explain.reference import random_maps, sobel_maps
 from cnnlab.explain.registry import SALIENCY, MapSettings
 from cnnlab.params import SaliencyParams
+from cnnlab.registry import resolve
 
 
 def occlusion_fill(p: SaliencyParams, normalizer: Normalizer, images: torch.Tensor) -> torch.Tensor | float:
@@ -68,6 +71,4 @@ def sobel(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, s: MapS
 def saliency_maps(method: str, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                   settings: MapSettings) -> torch.Tensor:
     """Method `method`'s maps (a name of the registry)."""
-    if method not in SALIENCY:
-        raise KeyError(f"{method!r} is not in the saliency registry")
-    return globals()[method](model, images, targets, settings)
+    return resolve(SALIENCY[method].maps, [sys.modules[__name__]])(model, images, targets, settings)

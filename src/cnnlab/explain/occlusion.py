@@ -13,6 +13,7 @@ import torch
 from captum.attr import Occlusion
 from torch import nn
 
+from cnnlab.batching import images_per_batch
 from cnnlab.errors import UserError
 from cnnlab.explain.layers import evaluating
 
@@ -52,7 +53,7 @@ def occlusion_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor
         baselines = fill.to(images)
     else:
         baselines = fill.to(images).expand(c, h, w).unsqueeze(0)
-    copies = max(1, min(per_eval, OCCLUSION_VALUES // (c * h * w)))
+    copies = images_per_batch(c * h * w, OCCLUSION_VALUES, per_eval)
     forward = Probabilities(model) if on == "probability" else model
     with evaluating(model), torch.no_grad():
         maps = Occlusion(forward).attribute(

@@ -2,9 +2,10 @@
 
 This module stays light (no torch at import): params.yaml's validation takes the method
 names, and which models each applies to, from here, and every stage validates params.
-The maps come from the function of the same name in explain/methods.py, which the stages
-that draw maps import. Adding a method: one function there (and its own module if it is
-large), one entry here; params, `cnnlab explain` and the report pick it up.
+Each entry names its maps function in explain/methods.py, which the stages that draw maps
+import (cnnlab/registry.py: the one registry pattern). Adding a method: one function
+there (and its own module if it is large), one entry here; params, `cnnlab explain` and
+the report pick it up.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class MapSettings:
 
 @dataclass(frozen=True)
 class SaliencyMethod:
+    maps: str  # "module:function" (explain/methods.py): (model, images, targets, MapSettings) -> B x H x W
     summary: str
     needs: frozenset[str] = frozenset()  # model features without which the method cannot apply
     # Maps that do not look at the model: reference rows, expected to fail the sanity check,
@@ -39,18 +41,22 @@ class SaliencyMethod:
     reference: bool = False
 
 
+METHODS = "cnnlab.explain.methods"
+
 SALIENCY: dict[str, SaliencyMethod] = {
-    "occlusion": SaliencyMethod("the target's drop when a square is occluded (Captum's Occlusion)"),
-    "gradcam": SaliencyMethod("Grad-CAM at saliency.target_layer (default: the last convolution)",
+    "occlusion": SaliencyMethod(f"{METHODS}:occlusion",
+                                "the target's drop when a square is occluded (Captum's Occlusion)"),
+    "gradcam": SaliencyMethod(f"{METHODS}:gradcam", "Grad-CAM at saliency.target_layer (default: the last convolution)",
                               needs=frozenset({CONVOLUTIONS})),
-    "gradcam_plus_plus": SaliencyMethod("Grad-CAM++: Grad-CAM with higher-order weights",
+    "gradcam_plus_plus": SaliencyMethod(f"{METHODS}:gradcam_plus_plus", "Grad-CAM++: Grad-CAM with higher-order weights",
                                         needs=frozenset({CONVOLUTIONS})),
-    "cam": SaliencyMethod("class activation map of a global-average-pool + linear head",
+    "cam": SaliencyMethod(f"{METHODS}:cam", "class activation map of a global-average-pool + linear head",
                           needs=frozenset({CAM_HEAD})),
-    "gradient": SaliencyMethod("the target logit's gradient x input (Captum's Saliency)"),
-    "integrated_gradients": SaliencyMethod("integrated gradients from a black image (Captum)"),
-    "random": SaliencyMethod("seeded noise: the floor every method must beat", reference=True),
-    "sobel": SaliencyMethod("edge strength of the image itself", reference=True),
+    "gradient": SaliencyMethod(f"{METHODS}:gradient", "the target logit's gradient x input (Captum's Saliency)"),
+    "integrated_gradients": SaliencyMethod(f"{METHODS}:integrated_gradients",
+                                           "integrated gradients from a black image (Captum)"),
+    "random": SaliencyMethod(f"{METHODS}:random", "seeded noise: the floor every method must beat", reference=True),
+    "sobel": SaliencyMethod(f"{METHODS}:sobel", "edge strength of the image itself", reference=True),
 }
 REFERENCE_METHODS = tuple(name for name, m in SALIENCY.items() if m.reference)
 DEFAULT_METHODS = ("occlusion", "gradcam")

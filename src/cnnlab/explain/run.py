@@ -16,7 +16,7 @@ from cnnlab.explain.sampling import sample_per_class
 from cnnlab.explain.scores import faithfulness_scores
 from cnnlab.figures.saliency import map_grid, saliency_figure
 from cnnlab.io import replace_dir, save_figure, write_json
-from cnnlab.models import MODELS
+from cnnlab.models.registry import MODELS
 from cnnlab.params import Params
 from cnnlab.predictions import confident_mistakes, read_predictions
 from cnnlab.runtime.trained import Trained, load_trained

@@ -1,6 +1,2 @@
-"""The one model registry: a name in params.yaml -> its argument schema and builder."""
-
-from cnnlab.models.registry import (MODELS, ModelSpec, build_model, count_parameters, input_stats,
-                                    parse_model_spec)
-
-__all__ = ["MODELS", "ModelSpec", "build_model", "count_parameters", "input_stats", "parse_model_spec"]
+"""Models: the registry (registry.py: names, settings, what each has), the settings
+classes (settings.py), building (build.py), and one module per architecture."""

@@ -10,20 +10,12 @@ GAP unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from cnnlab.models.checks import require_poolable
-from cnnlab.schema import bounded
-
-
-@dataclass(frozen=True)
-class CamCNNArgs:
-    channels: list[int] = bounded([32, 64, 128, 256], ge=1)
-    kernel_size: int = bounded(3, ge=1)
-    dropout: float = bounded(0.1, ge=0.0, lt=1.0)
+from cnnlab.models.settings import CamCNNArgs
 
 
 class CamCNN(nn.Module):

@@ -9,52 +9,12 @@ Caltech-256 experiments and the ladder share one implementation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 
 from cnnlab.models.checks import require_poolable
-from cnnlab.schema import bounded
-
-
-@dataclass(frozen=True)
-class ConvNetArgs:
-    # One stage per entry: `convs_per_stage` convolutions with this many filters,
-    # then 2x2 max-pooling.
-    channels: list[int] = bounded([32, 64], ge=1)
-    kernel_size: int = bounded(5, ge=1)
-    convs_per_stage: int = bounded(1, ge=1)
-    hidden: int = bounded(256, ge=1)
-    batch_norm: bool = False
-    # "last": one dropout after the last conv stage; "all": after every conv layer.
-    dropout_where: Literal["last", "all"] = "last"
-    conv_dropout: float = bounded(0.0, ge=0.0, lt=1.0)
-    fc_dropout: float = bounded(0.0, ge=0.0, lt=1.0)
-    # Adaptive average pooling to pool_to x pool_to before the classifier (0: off), so
-    # the classifier's size does not depend on the image size.
-    pool_to: int = bounded(0, ge=0)
-
-
-@dataclass(frozen=True)
-class MyCNNArgs(ConvNetArgs):
-    """Caltech-256 MyCNN: four conv-BN-ReLU-maxpool blocks 32-64-128-256, adaptive
-    average pooling to 4x4, then Linear 4096->512, ReLU, Dropout 0.5."""
-    channels: list[int] = bounded([32, 64, 128, 256], ge=1)
-    kernel_size: int = bounded(3, ge=1)
-    hidden: int = bounded(512, ge=1)
-    batch_norm: bool = True
-    fc_dropout: float = bounded(0.5, ge=0.0, lt=1.0)
-    pool_to: int = bounded(4, ge=0)
-
-
-@dataclass(frozen=True)
-class ImprovedCNNArgs(MyCNNArgs):
-    """MyCNN with two convs per block and dropout on the classifier's input as well."""
-    convs_per_stage: int = bounded(2, ge=1)
-    dropout_where: Literal["last", "all"] = "last"
-    conv_dropout: float = bounded(0.5, ge=0.0, lt=1.0)
+from cnnlab.models.settings import ConvNetArgs
 
 
 class ConvNet(nn.Module):

@@ -7,18 +7,11 @@ the block's input (through a linear bridge where the widths differ), then ReLU.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from cnnlab.schema import bounded
-
-
-@dataclass(frozen=True)
-class MLPArgs:
-    hidden: list[int] = bounded([512, 256], ge=1)
-    dropout: float = bounded(0.0, ge=0.0, lt=1.0)
+from cnnlab.models.settings import MLPArgs, SkipMLPArgs
 
 
 def perceptron(in_features: int, hidden: list[int], dropout: float, num_classes: int) -> list[nn.Module]:
@@ -57,13 +50,6 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inner = self.fc2(self.dropout(torch.relu(self.fc1(x))))
         return torch.relu(inner + self.bridge(x))
-
-
-@dataclass(frozen=True)
-class SkipMLPArgs:
-    # One residual block per entry, of that width.
-    hidden: list[int] = bounded([256, 256, 128], ge=1)
-    dropout: float = bounded(0.0, ge=0.0, lt=1.0)
 
 
 class SkipMLP(nn.Module):

@@ -1,27 +1,28 @@
-"""Name -> (argument dataclass, constructor). Adding a model is one entry here."""
+"""The one model registry: a name in params.yaml -> its settings, its builder and what it has.
+
+Light on purpose (cnnlab/registry.py: the one registry pattern): params validation (every
+stage) reads the settings classes and checks from here and imports no network. Each entry
+names its builder as "module:function"; models/build.py imports every module the entries
+name and builds from them, so a stage that builds a model depends on the model code, and
+one that only reads params does not.
+Adding a model: its settings class in models/settings.py, its network in a module of its
+own, one entry here (and its module in build.py's import list; a test checks).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
 
-from torch import nn
-
 from cnnlab.errors import UserError
-from cnnlab.models import transfer
-from cnnlab.models.cam_cnn import CamCNN, CamCNNArgs
-from cnnlab.models.convnet import ConvNet, ConvNetArgs, ImprovedCNNArgs, MyCNNArgs
-from cnnlab.models.mlp import MLP, MLPArgs, SkipMLP, SkipMLPArgs
-from cnnlab.models.resnet import ResNetArgs, build_resnet18
+from cnnlab.models.settings import (CamCNNArgs, ConvNetArgs, ImprovedCNNArgs, MLPArgs, MyCNNArgs, ResNetArgs,
+                                    SkipMLPArgs, TransferArgs, check_transfer)
 from cnnlab.schema import build
 
-Stats = tuple[list[float], list[float]]
+# What the saliency methods may need of a model (explain/registry.py's words; a test
+# builds every model and checks each entry's claim).
 CONV, CAM = frozenset({"convolutions"}), frozenset({"cam_head"})
-
-
-def _no_stats(args: Any, in_channels: int) -> Stats | None:
-    return None
 
 
 def _no_check(args: Any, where: str) -> None:
@@ -30,47 +31,47 @@ def _no_check(args: Any, where: str) -> None:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    args: type
-    # (args, in_channels, image_size, num_classes) -> module producing logits
-    make: Callable[[Any, int, int, int], nn.Module]
+    args: type  # the settings dataclass (models/settings.py)
+    # "module:function" building (*bound, args, in_channels, image_size, num_classes) -> logits
+    make: str
     summary: str
-    # The input normalisation the model needs instead of the dataset's (pretrained weights).
-    input_stats: Callable[[Any, int], Stats | None] = _no_stats
+    bound: tuple = ()  # leading arguments of make (and stats): a transfer model's architecture
+    # "module:function" giving (*bound, args, in_channels) -> the input normalisation the
+    # weights need instead of the dataset's (pretrained models), or "" for none
+    stats: str = ""
     # Checks that need more than the argument types (run once, when params are loaded).
     check: Callable[[Any, str], None] = _no_check
-    # What the saliency methods may need of it (explain/registry.py's words; a test
-    # builds every model and checks the claim).
-    features: frozenset[str] = frozenset()
+    features: frozenset[str] = field(default_factory=frozenset)
 
 
-def _transfer(arch: str) -> ModelEntry:
-    return ModelEntry(transfer.TransferArgs, partial(transfer.TransferNet, arch),
-                      transfer.ARCHITECTURES[arch].summary,
-                      input_stats=partial(transfer.input_stats, arch), check=partial(transfer.check_args, arch),
-                      features=CONV)
+def _transfer(arch: str, summary: str) -> ModelEntry:
+    return ModelEntry(TransferArgs, "cnnlab.models.transfer:TransferNet", summary, bound=(arch,),
+                      stats="cnnlab.models.transfer:input_stats", check=partial(check_transfer, arch), features=CONV)
 
 
 MODELS: dict[str, ModelEntry] = {
-    "convnet": ModelEntry(ConvNetArgs, ConvNet,
+    "convnet": ModelEntry(ConvNetArgs, "cnnlab.models.convnet:ConvNet",
                           "configurable CNN: conv stages + max-pool, hidden linear, optional BN/dropout",
                           features=CONV),
-    "mycnn": ModelEntry(MyCNNArgs, ConvNet,
+    "mycnn": ModelEntry(MyCNNArgs, "cnnlab.models.convnet:ConvNet",
                         "Caltech-256 MyCNN: 4 conv-BN-ReLU-maxpool blocks 32-256, 4x4 avg-pool, 512 hidden",
                         features=CONV),
-    "improved_cnn": ModelEntry(ImprovedCNNArgs, ConvNet,
+    "improved_cnn": ModelEntry(ImprovedCNNArgs, "cnnlab.models.convnet:ConvNet",
                                "Caltech-256 ImprovedCNN: MyCNN with two convs per block and more dropout",
                                features=CONV),
-    "cam_cnn": ModelEntry(CamCNNArgs, CamCNN,
+    "cam_cnn": ModelEntry(CamCNNArgs, "cnnlab.models.cam_cnn:CamCNN",
                           "configurable CNN with a global-average-pool + linear head (CAM-ready)",
                           features=CONV | CAM),
-    "resnet18": ModelEntry(ResNetArgs, build_resnet18,
+    "resnet18": ModelEntry(ResNetArgs, "cnnlab.models.resnet:build_resnet18",
                            "ResNet-18, CIFAR form (3x3 stem) for small images, ImageNet form for large",
                            features=CONV | CAM),
-    "mlp": ModelEntry(MLPArgs, MLP, "multi-layer perceptron on flattened pixels"),
-    "skip_mlp": ModelEntry(SkipMLPArgs, SkipMLP, "residual MLP: blocks of two linear layers with a skip"),
-    "vgg16": _transfer("vgg16"),
-    "mobilenet_v2": _transfer("mobilenet_v2"),
-    "mobilenet_v3_large": _transfer("mobilenet_v3_large"),
+    "mlp": ModelEntry(MLPArgs, "cnnlab.models.mlp:MLP", "multi-layer perceptron on flattened pixels"),
+    "skip_mlp": ModelEntry(SkipMLPArgs, "cnnlab.models.mlp:SkipMLP",
+                           "residual MLP: blocks of two linear layers with a skip"),
+    "vgg16": _transfer("vgg16", "VGG16 (ImageNet), new head on its 512x7x7 features"),
+    "mobilenet_v2": _transfer("mobilenet_v2", "MobileNetV2 (ImageNet), new head on its 1280 pooled features"),
+    "mobilenet_v3_large": _transfer("mobilenet_v3_large",
+                                    "MobileNetV3-Large (ImageNet), new head on its 960 pooled features"),
 }
 
 
@@ -78,6 +79,10 @@ MODELS: dict[str, ModelEntry] = {
 class ModelSpec:
     name: str
     args: Any
+
+    @property
+    def entry(self) -> ModelEntry:
+        return MODELS[self.name]
 
 
 def parse_model_spec(raw: Any, where: str) -> ModelSpec:
@@ -92,25 +97,3 @@ def parse_model_spec(raw: Any, where: str) -> ModelSpec:
     args = build(MODELS[name].args, {k: v for k, v in raw.items() if k != "name"}, where)
     MODELS[name].check(args, where)
     return ModelSpec(name, args)
-
-
-def build_model(spec: ModelSpec, in_channels: int, image_size: int, num_classes: int, *,
-                pretrained: bool = False) -> nn.Module:
-    """Instantiate; input shape and class count always come from the data.
-
-    pretrained: load the model's pretrained weights (for training). A trained
-    checkpoint is rebuilt without them, since its own state dict replaces them.
-    """
-    model = MODELS[spec.name].make(spec.args, in_channels, image_size, num_classes)
-    if pretrained and hasattr(model, "load_pretrained"):
-        model.load_pretrained()
-    return model
-
-
-def input_stats(spec: ModelSpec, in_channels: int) -> Stats | None:
-    """The normalisation a model's weights were trained with, or None to use the dataset's."""
-    return MODELS[spec.name].input_stats(spec.args, in_channels)
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -9,17 +9,12 @@ image 2x2 before the last block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
 
 from torch import nn
 
+from cnnlab.models.settings import ResNetArgs
+
 AUTO_CIFAR_MAX_SIZE = 64
-
-
-@dataclass(frozen=True)
-class ResNetArgs:
-    form: Literal["auto", "cifar", "imagenet"] = "auto"
 
 
 def resolved_form(args: ResNetArgs, image_size: int) -> str:

@@ -31,27 +31,8 @@ from torch import nn
 from cnnlab.downloads import downloading_into
 from cnnlab.errors import UserError
 from cnnlab.models.mlp import perceptron
-from cnnlab.schema import bounded
+from cnnlab.models.settings import TransferArgs
 from cnnlab.weights import load_state_dict
-
-
-@dataclass(frozen=True)
-class TransferArgs:
-    # A torchvision weights entry (DEFAULT, IMAGENET1K_V1, ...) or none (random init).
-    weights: str = "DEFAULT"
-    # A local state dict of the torchvision model, used instead of the download.
-    weights_path: str = ""
-    # backbone | none | a backbone layer name (it and every layer before it are frozen)
-    freeze: str = "backbone"
-    # Hidden sizes of the new head (empty: a single linear layer), and its dropout.
-    head: list[int] = bounded([256], ge=1)
-    head_dropout: float = bounded(0.2, ge=0.0, lt=1.0)
-    # Images are resized to input_size x input_size inside the model.
-    input_size: int = bounded(224, ge=32)
-
-    @property
-    def pretrained(self) -> bool:
-        return self.weights.lower() != "none" or bool(self.weights_path)
 
 
 @dataclass(frozen=True)
@@ -59,22 +40,12 @@ class Architecture:
     # (torchvision model) -> the pooling + flatten that turns `features` into a vector
     pooling: Callable[[nn.Module], nn.Module]
     feature_size: int
-    # The names of torchvision's weights entries, so params are checked without importing
-    # torchvision in every stage (a test keeps this list equal to torchvision's).
-    weights: tuple[str, ...]
-    summary: str
 
 
 ARCHITECTURES: dict[str, Architecture] = {
-    "vgg16": Architecture(lambda m: nn.Sequential(m.avgpool, nn.Flatten()), 512 * 7 * 7,
-                          ("IMAGENET1K_V1", "IMAGENET1K_FEATURES"),
-                          "VGG16 (ImageNet), new head on its 512x7x7 features"),
-    "mobilenet_v2": Architecture(lambda m: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), 1280,
-                                 ("IMAGENET1K_V1", "IMAGENET1K_V2"),
-                                 "MobileNetV2 (ImageNet), new head on its 1280 pooled features"),
-    "mobilenet_v3_large": Architecture(lambda m: nn.Sequential(m.avgpool, nn.Flatten()), 960,
-                                       ("IMAGENET1K_V1", "IMAGENET1K_V2"),
-                                       "MobileNetV3-Large (ImageNet), new head on its 960 pooled features"),
+    "vgg16": Architecture(lambda m: nn.Sequential(m.avgpool, nn.Flatten()), 512 * 7 * 7),
+    "mobilenet_v2": Architecture(lambda m: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), 1280),
+    "mobilenet_v3_large": Architecture(lambda m: nn.Sequential(m.avgpool, nn.Flatten()), 960),
 }
 
 
@@ -94,25 +65,6 @@ def weights_entry(arch: str, args: TransferArgs) -> Any:
     from torchvision import models as tvm
 
     return tvm.get_model_weights(arch)[args.weights]
-
-
-def check_args(arch: str, args: TransferArgs, where: str) -> None:
-    known = ("DEFAULT",) + ARCHITECTURES[arch].weights
-    if args.weights.lower() != "none" and args.weights not in known:
-        raise UserError(f"params.yaml: {where}.weights '{args.weights}' is not a weights entry of {arch}; "
-                        f"choose one of {', '.join(known)}, or none.")
-    if args.weights.lower() == "none" and args.weights_path:
-        raise UserError(f"params.yaml: {where}.weights_path is set but {where}.weights is none; "
-                        f"name the weights the file holds (e.g. DEFAULT) so their statistics are used.")
-    if args.weights.lower() == "none" and args.freeze != "none":
-        raise UserError(f"params.yaml: {where}.freeze is '{args.freeze}' but weights is none: a frozen "
-                        f"random backbone learns nothing. Set freeze: none, or use pretrained weights.")
-    if args.freeze not in ("backbone", "none"):
-        names = [f"features.{n}" for n, _ in torchvision_model(arch).features.named_modules() if n]
-        if args.freeze not in names:
-            tops = [n for n in names if n.count(".") == 1]
-            raise UserError(f"params.yaml: {where}.freeze '{args.freeze}' is not a layer of {arch}'s "
-                            f"backbone; use backbone, none, or one of {', '.join(tops)}.")
 
 
 def input_stats(arch: str, args: TransferArgs, in_channels: int) -> tuple[list[float], list[float]] | None:

@@ -11,7 +11,8 @@ from torch import nn
 
 from cnnlab.io import atomic_write, read_json, write_json
 from cnnlab.layout import TrainedModel, require
-from cnnlab.models import ModelSpec, build_model, parse_model_spec
+from cnnlab.models.build import build_model
+from cnnlab.models.registry import ModelSpec, parse_model_spec
 from cnnlab.weights import load_state_dict
 
 @dataclass(frozen=True)

@@ -16,23 +16,16 @@ from cnnlab.data.canonical import LABELS, META
 from cnnlab.data.loader import BatchLoader, TensorBatches
 from cnnlab.data.prepared import Prepared, load_prepared
 from cnnlab.figures.lr_find import lr_find_figure
-from cnnlab.figures.results import curves_figure
 from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json
-from cnnlab.models import build_model, count_parameters, input_stats
+from cnnlab.models.build import build_model, count_parameters, input_stats
 from cnnlab.params import Params, TrainParams, Variant
-from cnnlab.runtime.checkpoint import ModelCard, save_checkpoint
+from cnnlab.runtime.checkpoint import ModelCard
 from cnnlab.runtime.device import batch_fits, pick_device, seed_everything
 from cnnlab.runtime.inference import predict
 from cnnlab.train.loop import EpochRecord, FitResult, fit
 from cnnlab.train.lr_find import lr_range_test
+from cnnlab.train.record import summary_lines, training_record, write_record
 from cnnlab.train.resume import ResumeStore, fingerprint
-
-HISTORY_COLUMNS = list(EpochRecord.__dataclass_fields__)
-
-
-def history_table(history: list[EpochRecord]) -> dict[str, list[float]]:
-    return {k: [getattr(r, k) for r in history] for k in HISTORY_COLUMNS}
-
 
 @dataclass
 class Setup:
@@ -175,56 +168,31 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
     logged = {"variant": name, "seed": seed, "split_seed": params.split_seed(seed), "data": asdict(params.data),
               "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
     with tracking.start_run(name, logged, files.mlflow_run, resume["mlflow_run"] if resume else None, seed,
-                            name if first else f"{name} seed {seed}") as mlflow:
-        store.extra["mlflow_run"] = mlflow.active_run().info.run_id
+                            name if first else f"{name} seed {seed}") as run:
+        store.extra["mlflow_run"] = run.id
 
-        def on_epoch(record: EpochRecord) -> None:
-            mlflow.log_metrics({k: v for k, v in record.as_dict().items() if k != "epoch"},
-                               step=record.epoch)
+        def on_epoch(epoch: EpochRecord) -> None:
+            run.log_metrics({k: v for k, v in epoch.as_dict().items() if k != "epoch"}, step=epoch.epoch)
 
         with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
-            trained = fit_variant(s, p, seed, name, on_epoch=on_epoch, store=store, resume=resume)
-        result = trained.result
+            fitted = fit_variant(s, p, seed, name, on_epoch=on_epoch, store=store, resume=resume)
         card = ModelCard(model=p.model, in_channels=data.channels, image_size=data.image_size,
                          classes=data.classes, mean=s.mean, std=s.std)
-        save_checkpoint(files.dir, trained.state, card)
-        write_csv(files.history, HISTORY_COLUMNS,
-                  ([r.epoch] + [f"{getattr(r, k):.6g}" for k in HISTORY_COLUMNS[1:]] for r in result.history))
-        parameters = count_parameters(s.model)
-        metrics = {"best_epoch": result.best_epoch, "epochs_trained": len(result.history),
-                   "val_accuracy": round(result.best.val_accuracy, 6), "val_loss": round(result.best.val_loss, 6),
-                   "parameters": parameters, "total_parameters": count_parameters(s.model, trainable_only=False),
-                   "lr": p.lr}
-        write_json(files.metrics, metrics)
-        # Wall time can never repeat to the byte, so it lives apart from the metrics
-        # that must (dvc metrics still shows it).
-        seconds = trained.feature_seconds + result.train_seconds
-        timing = {"train_seconds": round(seconds, 2), "device": s.device.type,
-                  "train_images_per_second": round(
-                      len(result.history) * len(s.prepared.split["train"]) / max(seconds, 1e-9), 1)}
-        if trained.feature_seconds:
-            timing["feature_seconds"] = round(trained.feature_seconds, 2)
-        if result.resumed_from:
-            timing["resumed_after_epoch"] = result.resumed_from
-        write_json(files.timing, timing)
-        save_figure(curves_figure({name: history_table(result.history)}), files.curves)
-        mlflow.log_metrics({"best_val_accuracy": metrics["val_accuracy"], "parameters": parameters,
-                            "train_seconds": timing["train_seconds"]})
-        mlflow.log_artifact(str(files.history))
-        mlflow.log_artifact(str(files.curves))
-        mlflow.log_artifact(str(files.weights), artifact_path="model")
-        mlflow.log_artifact(str(files.card), artifact_path="model")
+        record = training_record(name, fitted.result, fitted.state, card, p.lr, count_parameters(s.model),
+                                 count_parameters(s.model, trainable_only=False),
+                                 fitted.feature_seconds + fitted.result.train_seconds, fitted.feature_seconds,
+                                 s.device.type, len(s.prepared.split["train"]))
+        write_record(files, record)
+        run.log_metrics({"best_val_accuracy": record.metrics["val_accuracy"],
+                         "parameters": record.metrics["parameters"],
+                         "train_seconds": record.timing["train_seconds"]})
+        for path in (files.history, files.curves):
+            run.log_artifact(path)
+        for path in (files.weights, files.card):
+            run.log_artifact(path, folder="model")
         if layout.lr_find(name).plot.exists():
-            mlflow.log_artifact(str(layout.lr_find(name).plot))
+            run.log_artifact(layout.lr_find(name).plot)
     store.clear()
-    run = name if first else f"{name} (seed {seed})"
-    print(f"{run}: best val accuracy {metrics['val_accuracy']:.4f} "
-          f"at epoch {result.best_epoch}"
-          f"{' (stopped early)' if result.stopped_early else ''}, {parameters:,} trainable parameters, "
-          f"{timing['train_seconds']:.1f} s")
-    if result.best_epoch == len(result.history) and len(result.history) > 1:
-        schedule = ("; so may scheduler: plateau with patience, which trains until val accuracy stops improving"
-                    if p.scheduler != "plateau" else "")
-        print(f"{run}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
-              f"more epochs (epochs under variants.{name}) may still help{schedule}.")
-    return result
+    for line in summary_lines(record, name if first else f"{name} (seed {seed})", p.scheduler):
+        print(line)
+    return record.result
