@@ -83,7 +83,7 @@ def test_a_clear_difference_in_the_claimed_direction_is_reproduced_and_the_other
     strong, weak = seeds_of(rng, [0.80, 0.81, 0.79]), seeds_of(rng, [0.70, 0.72, 0.71])
     j = one(pair(), scores({"a": strong, "b": weak}))
     assert j.verdict == "reproduced" and j.note == "" and j.numbers.startswith("a 80.0 [")
-    assert "difference +9.0 [" in j.numbers and "P(a wins on a new seed) 0.99" in j.numbers
+    assert "difference +9.0 [" in j.numbers and "P(a beats b on a new seed): 0.99" in j.numbers
     assert j.p_values().startswith(f"{j.questions[0].p:.3g} (Holm {j.questions[0].p:.3g})")  # a family of one
     assert one(pair(), scores({"a": weak, "b": strong})).verdict == "contradicted"
 
@@ -121,7 +121,7 @@ def test_an_inconclusive_claim_leans_and_says_how_many_seeds_would_settle_it():
     a = seeds_of(rng, [0.755, 0.745, 0.765])
     b = seeds_of(rng, [0.735, 0.752, 0.745])
     j = one(pair(), scores({"a": a, "b": b}))
-    assert j.verdict == "inconclusive" and "P(a wins on a new seed)" in j.numbers
+    assert j.verdict == "inconclusive" and "P(a beats b on a new seed)" in j.numbers
     assert j.note.startswith("leans towards the claim; about ")
     assert re.search(r"about \d+ seeds in all would settle it \(80% power\) at the spread measured; \d+ to "
                      r"[\d,]+ over that spread's 95% interval$", j.note), j.note
@@ -192,8 +192,8 @@ def test_the_cifar10_ladder_gets_a_direction_and_a_size_verdict_on_every_rung():
             assert "would settle it (80% power at the 0.013 level Holm asks of the first of 4 claims)" in j.note
     # the paired means are the README's (small_filters - baseline: +2.3, ...)
     assert [round(100 * j.estimate.value, 2) for j in ladder] == [2.27, 4.5, -1.87, -0.93]
-    # the README's per-seed differences of dropout_all and dropout_last: P(wins on a new seed) 0.14
-    assert "P(dropout_all wins on a new seed) 0.14" in ladder[2].numbers
+    # the README's per-seed differences of dropout_all and dropout_last: P(beats on a new seed): 0.14
+    assert "P(dropout_all beats dropout_last on a new seed): 0.14" in ladder[2].numbers
     # Holm over the eight questions, counting each claim once
     raw = [q.p for j in ladder for q in j.questions]
     adjusted = holm(raw, [0, 0, 1, 1, 2, 2, 3, 3])

@@ -27,10 +27,12 @@ from tests.fresh_repo import copy_repository, env, sh
 pytestmark = pytest.mark.slow
 
 LADDER = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
-# Three of the five default variants cover every code path the ladder has (two model
-# shapes, lr auto in the experiment, augmentation) at 3/5 of the time; `make pipeline`
+# Two of the five default variants cover what DVC does with them (two model shapes, lr
+# auto in the experiment, a claim of claims.yaml judged) at 2/5 of the time; every ladder
+# variant, augmentation included, runs through every stage in
+# tests/test_readme_experiments.py (the CIFAR-10 line, three seeds), and `make pipeline`
 # runs all five on a fresh clone.
-VARIANTS = ["baseline", "small_filters", "augmented"]
+VARIANTS = ["baseline", "small_filters"]
 EPOCHS = 2
 
 
@@ -43,7 +45,6 @@ def repo(tmp_path_factory) -> Path:
     assert params["active"] == LADDER
     params["active"] = VARIANTS
     params["train"]["epochs"] = EPOCHS
-    params["variants"]["augmented"]["epochs"] = EPOCHS
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (repo / "dvc.lock").unlink(missing_ok=True)
     sh(repo, "git", "init", "-q")

@@ -71,11 +71,12 @@ def apply(repo: Path, overrides: list[str]) -> dict:
 
 
 SIDE = 64  # the largest image side the test runs at: saliency at 224 px costs minutes a variant
+TRANSFER_SIDE = 32  # a transfer model's input: the data's own size (test_transfer.py tests the resize)
 
 
 def tiny(params: dict) -> list[str]:
     """The test's own overrides: one epoch everywhere, a couple of images to explain, images
-    (and a transfer model's input) at most SIDE pixels, where the line asks for more."""
+    no larger than SIDE, and a transfer model's input at TRANSFER_SIDE."""
     extra = ["train.epochs=1", "train.patience=0", "saliency.max_images=2", "lr_find.iterations=20"]
     extra += [f"variants.{v}.epochs=1" for v in params["active"] if "epochs" in (params["variants"][v] or {})]
     if params["data"]["image_size"] > SIDE:
@@ -84,7 +85,7 @@ def tiny(params: dict) -> list[str]:
     from cnnlab.params import parse_params
 
     resolved = parse_params(params)
-    extra += [f"variants.{v}.model.input_size={SIDE}" for v in params["active"]
+    extra += [f"variants.{v}.model.input_size={TRANSFER_SIDE}" for v in params["active"]
               if isinstance(resolved.variant(v).model.args, TransferArgs)]
     return extra
 

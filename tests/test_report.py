@@ -270,7 +270,7 @@ def test_the_report_on_the_cifar10_ladder_judges_direction_and_size_and_shows_ev
                              r"the first of 4 claims\) at the spread measured; \d+ to [\d,]+( or more)? over that "
                              r"spread's 95% interval", row[6]), row[6]
     assert rows["stacked 3x3 filters beat the 5x5 baseline"][4] == "REPRODUCED"
-    assert "P(dropout_all wins on a new seed) 0.14" in rows[
+    assert "P(dropout_all beats dropout_last on a new seed): 0.14" in rows[
         "dropout after every conv layer beats dropout after the last block only"][2]
     Image.open(tmp_path / "reports" / "accuracy.png").verify()
 

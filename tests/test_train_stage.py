@@ -110,3 +110,26 @@ def test_saliency_skips_the_default_methods_a_model_cannot_have_and_says_why(wor
     assert "mlp: skipped gradcam: it needs a convolution layer, and mlp has none" in capsys.readouterr().out
     result = VariantResult("mlp", "", {}, {}, {}, {}, summary, {}, [])
     assert "mlp: gradcam (needs a convolution layer; mlp has none)" in to_markdown(skipped_methods([result]))
+
+
+def test_the_mistakes_view_shows_no_more_images_than_saliency_max_images(workspace):
+    import dataclasses
+
+    from cnnlab.explain.registry import MapSettings
+    from cnnlab.explain.run import MISTAKES_SHOWN, mistakes_view
+    from cnnlab.io import write_csv
+
+    params = workspace("baseline", epochs=1, model={"channels": [8], "hidden": 16})
+    train_variant(params, "baseline")
+    trained = load_trained(params, "baseline")
+    test = trained.prepared.split["test"]
+    classes = trained.card.classes
+    labels = trained.prepared.data.labels
+    # Eight confident mistakes, whatever the model predicts: the view reads evaluate@V's rows.
+    rows = [[i, classes[int(labels[i])], classes[(int(labels[i]) + 1) % 3], f"{0.9 - k / 100:.6f}"]
+            for k, i in enumerate(test[:8])]
+    write_csv(layout.tested("baseline").predictions, ["index", "actual", "predicted", "confidence"], rows)
+    for cap, shown in ((20, MISTAKES_SHOWN), (2, 2)):
+        settings = MapSettings(dataclasses.replace(params.saliency, max_images=cap), trained.normalizer)
+        figure = mistakes_view(trained, "baseline", ["gradient"], settings)
+        assert f"the {shown} most confident mistakes" in figure._suptitle.get_text()

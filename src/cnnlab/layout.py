@@ -24,38 +24,23 @@ RUNS = Path("runs")
 RESUME = Path(".cnnlab/resume")
 
 
+def file(name: str, doc: str = "") -> property:
+    """A file of the folder `dir`, named here once."""
+    return property(lambda self: self.dir / name, doc=doc or None)
+
+
 @dataclass(frozen=True)
 class TrainedModel:
     """What a training writes: train@V into models/V, repeat@V-S into runs/V/S/train."""
     dir: Path
 
-    @property
-    def weights(self) -> Path:  # the state dict only
-        return self.dir / "model.pt"
-
-    @property
-    def card(self) -> Path:  # what rebuilds the model: its arguments, input size, classes, normalisation
-        return self.dir / "model.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.dir / "metrics.json"
-
-    @property
-    def timing(self) -> Path:  # wall times, apart from the metrics that repeat to the byte
-        return self.dir / "timing.json"
-
-    @property
-    def history(self) -> Path:
-        return self.dir / "history.csv"
-
-    @property
-    def curves(self) -> Path:
-        return self.dir / "curves.png"
-
-    @property
-    def mlflow_run(self) -> Path:
-        return self.dir / "mlflow_run.json"
+    weights = file("model.pt", "the state dict only")
+    card = file("model.json", "what rebuilds the model: its arguments, input size, classes, normalisation")
+    metrics = file("metrics.json")
+    timing = file("timing.json", "wall times, apart from the metrics that repeat to the byte")
+    history = file("history.csv")
+    curves = file("curves.png")
+    mlflow_run = file("mlflow_run.json")
 
 
 @dataclass(frozen=True)
@@ -64,33 +49,14 @@ class TestResults:
     misclassified@V and saliency@V add theirs beside it."""
     dir: Path
 
-    @property
-    def metrics(self) -> Path:
-        return self.dir / "metrics.json"
-
-    @property
-    def predictions(self) -> Path:  # one row per test image: index, actual, predicted, confidence
-        return self.dir / "predictions.csv"
-
-    @property
-    def per_class(self) -> Path:
-        return self.dir / "per_class.csv"
-
-    @property
-    def confusion(self) -> Path:
-        return self.dir / "confusion.png"
-
-    @property
-    def misclassified(self) -> Path:
-        return self.dir / "misclassified.png"
-
-    @property
-    def misclassified_metrics(self) -> Path:
-        return self.dir / "misclassified.json"
-
-    @property
-    def saliency(self) -> Path:  # saliency@V's pictures
-        return self.dir / "saliency"
+    metrics = file("metrics.json")
+    predictions = file("predictions.csv", "one row per test image: index, actual, predicted, confidence")
+    per_class = file("per_class.csv")
+    confusion = file("confusion.png")
+    misclassified = file("misclassified.png")
+    misclassified_metrics = file("misclassified.json")
+    saliency = file("saliency", "saliency@V's pictures")
+    saliency_metrics = file("saliency_metrics.json")
 
     def saliency_figure(self, view: str) -> Path:
         """methods (every method side by side), targets (one image, several classes),
@@ -98,12 +64,9 @@ class TestResults:
         return self.saliency / f"{view}.png"
 
     @property
-    def saliency_maps(self) -> Path:  # every map drawn, with the test rows and targets they explain
+    def saliency_maps(self) -> Path:
+        """Every map drawn, with the test rows and targets they explain."""
         return self.saliency / "maps.npz"
-
-    @property
-    def saliency_metrics(self) -> Path:
-        return self.dir / "saliency_metrics.json"
 
 
 @dataclass(frozen=True)
@@ -111,17 +74,9 @@ class LRFindResults:
     """lr_find@V's folder, models/V/lr_find."""
     dir: Path
 
-    @property
-    def lr(self) -> Path:  # the lr training uses, and where it came from
-        return self.dir / "lr.json"
-
-    @property
-    def table(self) -> Path:
-        return self.dir / "range_test.csv"
-
-    @property
-    def plot(self) -> Path:
-        return self.dir / "range_test.png"
+    lr = file("lr.json", "the lr training uses, and where it came from")
+    table = file("range_test.csv")
+    plot = file("range_test.png")
 
 
 @dataclass(frozen=True)
@@ -143,25 +98,11 @@ class ReportFiles:
     """The report stage's outputs."""
     dir: Path = REPORTS
 
-    @property
-    def markdown(self) -> Path:
-        return self.dir / "report.md"
-
-    @property
-    def html(self) -> Path:
-        return self.dir / "report.html"
-
-    @property
-    def summary(self) -> Path:
-        return self.dir / "summary.json"
-
-    @property
-    def curves(self) -> Path:
-        return self.dir / "curves.png"
-
-    @property
-    def accuracy(self) -> Path:
-        return self.dir / "accuracy.png"
+    markdown = file("report.md")
+    html = file("report.html")
+    summary = file("summary.json")
+    curves = file("curves.png")
+    accuracy = file("accuracy.png")
 
 
 REPORT = ReportFiles()

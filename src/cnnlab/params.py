@@ -144,7 +144,8 @@ class SaliencyParams:
     integrated_gradients_steps: int = bounded(32, ge=2)
     # Points on the deletion and insertion curves (fractions 0, 1/steps, ..., 1 of the pixels).
     faithfulness_steps: int = bounded(16, ge=2)
-    # At most this many images are explained (a seeded choice of classes when there are more).
+    # At most this many images are explained (a seeded choice of classes when there are more);
+    # the view of confident mistakes shows at most 6, and never more than this.
     max_images: int = bounded(20, ge=1)
 
 

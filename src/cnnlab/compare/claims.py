@@ -150,8 +150,9 @@ def judge(c: Claim, scores: Scores) -> Judgement:
         est = accuracy(scores.correct(c.variant), scores.same_images)
         return weigh(c, est, f"{c.variant} {percent(est)}", [("bar", c.at_least / 100, 1)], elsewhere)
     result = compare(scores.correct(c.better), scores.correct(c.worse), scores.same_images)
-    numbers = (f"{c.better} {percent(result.a)} vs {c.worse} {percent(result.b)}; difference "
-               f"{percent(result.difference, signed=True)} points" + new_seed(c, result))
+    said = ComparisonText.of(c.better, c.worse, result)
+    numbers = "; ".join(filter(None, [f"{c.better} {said.a} vs {c.worse} {said.b}", f"difference {said.difference}",
+                                      said.new_seed]))
     if c.kind == "tie":
         return replace(weigh(c, result.difference, numbers, [("margin", -c.within / 100, 1)], elsewhere),
                        comparison=result)
@@ -159,10 +160,22 @@ def judge(c: Claim, scores: Scores) -> Judgement:
     return replace(weigh(c, result.difference, numbers, sides, elsewhere, one_seed_p=result), comparison=result)
 
 
-def new_seed(c: Claim, result: Comparison) -> str:
-    if result.p_a_beats_b is None:
-        return ""
-    return f"; P({c.better} wins on a new seed) {result.p_a_beats_b:.2f}"
+@dataclass(frozen=True)
+class ComparisonText:
+    """A comparison of a with b in words, once: the claims table joins the parts on one line,
+    `cnnlab compare` prints them one per line with the methods beside them."""
+    a: str  # "90.0 [86.0, 93.2]": a's accuracy with its interval, in %
+    b: str
+    difference: str  # "+10.0 [+7.7, +10.0] points"
+    test: str  # "paired t: p = 0.012"
+    new_seed: str  # "P(a beats b on a new seed): 0.93", or "" with one seed
+
+    @classmethod
+    def of(cls, a: str, b: str, result: Comparison) -> "ComparisonText":
+        chance = result.p_a_beats_b
+        return cls(percent(result.a), percent(result.b),
+                   f"{percent(result.difference, signed=True)} points", f"{result.test}: p = {result.p_value:.3g}",
+                   f"P({a} beats {b} on a new seed): {chance:.2f}" if chance is not None else "")
 
 
 def judge_time(c: Claim, scores: Scores, elsewhere: str) -> Judgement:

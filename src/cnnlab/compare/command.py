@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab import layout
-from cnnlab.compare.claims import Claim, Scores, judge_all, percent
+from cnnlab.compare.claims import Claim, ComparisonText, Scores, judge_all
 from cnnlab.compare.runs import read_local, same_images, seed_matrix
 from cnnlab.compare.stats import MIN_SEEDS
 from cnnlab.errors import UserError
@@ -51,16 +51,15 @@ def compare_names(a: str, b: str) -> str:
     (judged,) = judge_all([claim], Scores({a: runs_a, b: runs_b}.__getitem__, lambda _: np.zeros(0), [a, b], "",
                                           same_images(index_a)))
     result = judged.comparison
-    d = result.difference
+    said = ComparisonText.of(a, b, result)
     width = max(len(a), len(b))
     return "\n".join([
-        f"{a:<{width}}  {percent(result.a)} % test accuracy",
-        f"{b:<{width}}  {percent(result.b)} %   (95% intervals: {result.a.method})",
-        f"{a} - {b}: {percent(d, signed=True)} points ({d.method})",
-        f"{result.test}: p = {result.p_value:.3g}",
-        f"P({a} beats {b} on a new seed): "
-        + (f"{result.p_a_beats_b:.2f}" if result.p_a_beats_b is not None else
-           f"needs {MIN_SEEDS} or more seeds; one seed's interval is the test set's sampling error alone"),
+        f"{a:<{width}}  {said.a} % test accuracy",
+        f"{b:<{width}}  {said.b} %   (95% intervals: {result.a.method})",
+        f"{a} - {b}: {said.difference} ({result.difference.method})",
+        said.test,
+        said.new_seed or f"P({a} beats {b} on a new seed): needs {MIN_SEEDS} or more seeds; one seed's "
+                         f"interval is the test set's sampling error alone",
         *([judged.note] if judged.note else []),
         f"verdict on '{a} beats {b}': {judged.verdict}",
     ])

@@ -107,7 +107,7 @@ def targets_view(trained: Trained, image: np.ndarray, x: torch.Tensor, probs: to
 
 def mistakes_view(trained: Trained, name: str, methods: list[str], settings: MapSettings):
     """The most confident mistakes: the map for the predicted class beside the map for the true one."""
-    shown = confident_mistakes(read_predictions(name))[:MISTAKES_SHOWN]
+    shown = confident_mistakes(read_predictions(name))[:min(MISTAKES_SHOWN, settings.params.max_images)]
     if not shown:
         return None
     classes = trained.card.classes
