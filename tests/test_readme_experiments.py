@@ -70,14 +70,15 @@ def apply(repo: Path, overrides: list[str]) -> dict:
     return yaml.safe_load((repo / "params.yaml").read_text())
 
 
-SIDE = 64  # the largest image side the test runs at: saliency at 224 px costs minutes a variant
-TRANSFER_SIDE = 32  # a transfer model's input: the data's own size (test_transfer.py tests the resize)
+SIDE = 32  # the largest image side the test runs at: saliency at 224 px costs minutes a variant
 
 
 def tiny(params: dict) -> list[str]:
-    """The test's own overrides: one epoch everywhere, a couple of images to explain, images
-    no larger than SIDE, and a transfer model's input at TRANSFER_SIDE."""
-    extra = ["train.epochs=1", "train.patience=0", "saliency.max_images=2", "lr_find.iterations=20"]
+    """The test's own overrides: one epoch everywhere, a couple of images to explain on a few
+    points of the faithfulness curves, images and a transfer model's input no larger than
+    SIDE (test_transfer.py tests the resize inside a transfer model)."""
+    extra = ["train.epochs=1", "train.patience=0", "saliency.max_images=2", "saliency.faithfulness_steps=4",
+             "lr_find.iterations=20"]
     extra += [f"variants.{v}.epochs=1" for v in params["active"] if "epochs" in (params["variants"][v] or {})]
     if params["data"]["image_size"] > SIDE:
         extra.append(f"data.image_size={SIDE}")
@@ -85,7 +86,7 @@ def tiny(params: dict) -> list[str]:
     from cnnlab.params import parse_params
 
     resolved = parse_params(params)
-    extra += [f"variants.{v}.model.input_size={TRANSFER_SIDE}" for v in params["active"]
+    extra += [f"variants.{v}.model.input_size={SIDE}" for v in params["active"]
               if isinstance(resolved.variant(v).model.args, TransferArgs)]
     return extra
 
