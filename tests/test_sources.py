@@ -33,7 +33,7 @@ def test_digits_are_bundled_and_conformed_to_size_and_channels():
 
 
 def test_conform_matches_torch_resize_and_converts_rgb_to_luma():
-    data = sources.load_digits()
+    data = sources.load_digits(DataParams(), None)
     big = conform(data, 24, 1)
     expected = torch.nn.functional.interpolate(data.images[:5].float(), size=(24, 24), mode="bilinear",
                                                antialias=True).round().clamp(0, 255).to(torch.uint8)

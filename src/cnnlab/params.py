@@ -256,15 +256,15 @@ def parse_params(raw: Any) -> Params:
         if name not in params.variants:
             raise UserError(f"params.yaml: active lists '{name}', which is not under variants "
                             f"(known: {', '.join(params.variants)}). Add it or remove it from active.")
-    for name in params.variants:  # every one, so a typo surfaces before it is made active
-        resolve_variant(params, name)
+    # every one, so a typo surfaces before it is made active
+    resolved = {name: resolve_variant(params, name) for name in params.variants}
     if not params.seeds:
         raise UserError("params.yaml: seeds is empty; list at least one training seed, e.g. seeds: [42].")
     if len(set(params.seeds)) != len(params.seeds):
         twice = sorted({s for s in params.seeds if params.seeds.count(s) > 1})
         raise UserError(f"params.yaml: seeds lists {', '.join(map(str, twice))} more than once; "
                         f"list each seed once.")
-    check_methods_apply(params)
+    check_methods_apply(params, [resolved[name] for name in params.active])
     if params.lr_find.start_lr >= params.lr_find.end_lr:
         raise UserError(f"params.yaml: lr_find.start_lr ({params.lr_find.start_lr:g}) must be below "
                         f"lr_find.end_lr ({params.lr_find.end_lr:g}).")
@@ -274,14 +274,13 @@ def parse_params(raw: Any) -> Params:
     return params
 
 
-def check_methods_apply(params: Params) -> None:
+def check_methods_apply(params: Params, active: list[Variant]) -> None:
     """A saliency method chosen by hand that no active variant can run is a mistake to
     catch before anything trains (the defaults simply skip the models they do not fit)."""
     if list(params.saliency.methods) == list(DEFAULT_METHODS):
         return
-    features = {name: MODELS[params.variant(name).model.name].features for name in params.active}
     for method in dict.fromkeys(params.saliency.methods):
-        if all(missing_for(method, f) for f in features.values()):
+        if all(missing_for(method, MODELS[v.model.name].features) for v in active):
             needs = " and ".join(FEATURE_WORDS[n] for n in sorted(SALIENCY[method].needs))
             raise UserError(f"params.yaml: saliency.methods lists {method}, which needs {needs}, and no active "
                             f"variant ({', '.join(params.active)}) has one; remove {method} from "

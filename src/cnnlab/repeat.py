@@ -29,13 +29,12 @@ def repeat_run(params: Params, name: str, seed: int | None) -> Path:
         run = layout.SeedRun(tmp)
         if seed == params.training_seed():
             trained, tested = layout.trained(name), layout.tested(name)
-            copies = [(trained.metrics, run.train.metrics), (trained.timing, run.train.timing),
-                      (trained.history, run.train.history), (tested.metrics, run.test.metrics),
-                      (tested.predictions, run.test.predictions)]
-            for source, copy in copies:
+            copies = [("train", trained.metrics, run.train.metrics), ("train", trained.timing, run.train.timing),
+                      ("train", trained.history, run.train.history), ("evaluate", tested.metrics, run.test.metrics),
+                      ("evaluate", tested.predictions, run.test.predictions)]
+            for stage, source, copy in copies:
                 copy.parent.mkdir(exist_ok=True)
-                shutil.copyfile(layout.require(source, f"{'train' if source.parent == trained.dir else 'evaluate'}"
-                                                       f"@{name}"), copy)
+                shutil.copyfile(layout.require(source, f"{stage}@{name}"), copy)
             return
         from cnnlab.evaluate.run import evaluate_variant  # torch loads only for a run that trains
         from cnnlab.train.run import train_variant

@@ -12,10 +12,10 @@ import numpy as np
 from cnnlab import layout
 from cnnlab.compare.claims import Scores, dataset_name
 from cnnlab.compare.stats import chance_level
+from cnnlab.data.canonical import META
 from cnnlab.errors import UserError
 from cnnlab.io import read_json
 from cnnlab.params import Params
-from cnnlab.data.canonical import META
 from cnnlab.predictions import parse_predictions
 
 
@@ -61,7 +61,7 @@ def workspace_scores(params: Params) -> Scores:
     meta = read_json(layout.RAW / META)
     chance = 0.0
     if names:  # every variant is tested on the same images: the first one's labels are everyone's
-        first = layout.seed_run(names[0], params.seeds[0]).test.predictions
+        first = layout.seed_run(names[0], params.training_seed()).test.predictions
         labels = [r["actual"] for r in parse_predictions(read_local(str(first)))]
         chance = chance_level(labels, len(meta["classes"]))
     return Scores(lambda v: correct[v], lambda v: seconds[v], names,

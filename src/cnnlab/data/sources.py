@@ -28,7 +28,7 @@ from cnnlab.io import sweep_stale, temp_prefix
 from cnnlab.params import DataParams
 from cnnlab.registry import resolve
 
-def load_digits(p: DataParams | None = None, target: Path | None = None) -> ImageSet:
+def load_digits(p: DataParams, target: Path | None) -> ImageSet:
     from sklearn.datasets import load_digits
 
     digits = load_digits()

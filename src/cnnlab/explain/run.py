@@ -29,11 +29,12 @@ def explain_variant(params: Params, name: str) -> dict:
     trained = load_trained(params, name)
     p = params.saliency
     settings = MapSettings(p, trained.normalizer, params.seed)
-    features = MODELS[trained.card.spec.name].features
-    skipped = {m: why for m in dict.fromkeys(p.methods) if (why := missing_for(m, features))}
+    model_name = trained.card.spec.name
+    asked = list(dict.fromkeys(p.methods))
+    skipped = {m: why for m in asked if (why := missing_for(m, MODELS[model_name].features))}
     for m, why in skipped.items():
-        print(f"{name}: skipped {m}: it {why}, and {trained.card.spec.name} has none")
-    methods = [m for m in dict.fromkeys(p.methods) if m not in skipped] or list(REFERENCE_METHODS)
+        print(f"{name}: skipped {m}: it {why}, and {model_name} has none")
+    methods = [m for m in asked if m not in skipped] or list(REFERENCE_METHODS)
     explained = [m for m in methods if m not in REFERENCE_METHODS] or methods
     classes, data = trained.card.classes, trained.prepared.data
 
@@ -81,7 +82,7 @@ def explain_variant(params: Params, name: str) -> dict:
     summary = {"images": len(labels), "randomisation_max_correlation": RANDOMISATION_MAX_CORRELATION,
                "methods": scores}
     if skipped:  # what was asked for and why this model cannot have it, for the report
-        summary["skipped"] = {m: f"{why}; {trained.card.spec.name} has none" for m, why in skipped.items()}
+        summary["skipped"] = {m: f"{why}; {model_name} has none" for m, why in skipped.items()}
     write_json(files.saliency_metrics, summary)
     for m, row in scores.items():
         print(f"{name}: {m:22s} deletion AUC {row['deletion_auc']:.3f}  insertion AUC {row['insertion_auc']:.3f}  "

@@ -221,6 +221,11 @@ def data_warnings() -> list[Block]:
     return [Text(f"Data: {line}.")] if line else []
 
 
+def linked(path: Path) -> Path:
+    """A file under reports/ as the report, which lives there, links it."""
+    return path.relative_to(layout.REPORTS)
+
+
 SPLIT_PER_SEED = "; every training seed draws its own, this is the first seed's"
 
 
@@ -247,7 +252,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
                 f"might still help): {under_trained_list(results)}."
                 if any(under_trained(r) for r in results) else "")),
         *[Text(line) for line in flag_lines(flags)],
-        Image(layout.REPORT.accuracy.relative_to(layout.REPORTS), "test accuracy of every variant with its 95% interval"
+        Image(linked(layout.REPORT.accuracy), "test accuracy of every variant with its 95% interval"
               + (", each seed a dot" if len(params.seeds) > 1 else "")),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
         Heading("Does it hold up?"),
@@ -262,14 +267,10 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         faithfulness_table(results, flags.at_chance),
         *skipped_methods(results),
         Heading("Training curves"),
-        Image(layout.REPORT.curves.relative_to(layout.REPORTS), "loss and accuracy per epoch, every variant"),
+        Image(linked(layout.REPORT.curves), "loss and accuracy per epoch, every variant"),
     ]
     for r in results:
         tested = layout.tested(r.name)
-
-        def rel(path: Path) -> Path:  # as the report, in reports/, links it
-            return path.relative_to(layout.REPORTS)
-
         trained = r.train.get("epochs_trained")
         epochs = f" of {trained} trained" if trained else ""
         lr = f" Learning rate {r.train['lr']:.3g}." if "lr" in r.train else ""
@@ -282,13 +283,13 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         if range_test.exists():  # lr: auto - the learning rate came from this LR range test
             blocks.append(Image(Path("..") / range_test, f"{r.name}: LR range test, the suggestion marked"))
         blocks += [
-            Image(rel(tested.confusion), f"{r.name}: confusion matrix on the test set"),
-            Image(rel(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
-            Image(rel(tested.saliency_figure("methods")), f"{r.name}: saliency methods side by side, per-class sample"),
-            Image(rel(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
+            Image(linked(tested.confusion), f"{r.name}: confusion matrix on the test set"),
+            Image(linked(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
+            Image(linked(tested.saliency_figure("methods")), f"{r.name}: saliency methods side by side, per-class sample"),
+            Image(linked(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
         ]
         if tested.saliency_figure("mistakes").exists():
-            blocks.append(Image(rel(tested.saliency_figure("mistakes")),
+            blocks.append(Image(linked(tested.saliency_figure("mistakes")),
                                 f"{r.name}: confident mistakes, map for the predicted vs the true class"))
     return blocks
 
