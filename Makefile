@@ -22,7 +22,7 @@ pipeline: setup
 	dvc repro
 
 test: setup
-	python -m pytest -ra --durations=15
+	python -m pytest -n auto --dist loadfile -ra --durations=15
 
 benchmark: setup
 	python benchmarks/input_pipeline.py

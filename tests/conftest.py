@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,33 @@ from cnnlab.data.canonical import ImageSet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, one core per worker for torch's threads, in the worker and in the
+    stages it starts: two workers with a thread per core each would fight over the cores."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (by the seconds their `slow` marks expect), each file's tests
+    kept together and in order: pytest-xdist hands out whole files in this order, so the long
+    ones start at once and the short ones fill in."""
+    def expected_seconds(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("slow")
+        return mark.kwargs.get("seconds", 60) if mark else 0
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    per_file: dict[str, float] = {}
+    for item in items:
+        per_file[file_of(item)] = max(per_file.get(file_of(item), 0), expected_seconds(item))
+    items.sort(key=lambda item: per_file[file_of(item)], reverse=True)  # stable
 
 
 def png_bytes(array: np.ndarray) -> bytes:

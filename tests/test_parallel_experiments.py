@@ -38,7 +38,7 @@ def test_two_processes_setting_up_a_fresh_store_at_once_both_log_their_runs(tmp_
     assert all(len(client.get_metric_history(r.info.run_id, "loss")) == 5 for r in runs)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=100)
 def test_two_queued_experiments_run_in_parallel_and_both_are_recorded(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()

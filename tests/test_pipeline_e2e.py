@@ -24,7 +24,7 @@ from PIL import Image
 from cnnlab.io import read_json
 from tests.fresh_repo import copy_repository, env, sh
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=400)
 
 LADDER = ["baseline", "small_filters", "dropout_last", "dropout_all", "augmented"]
 # Two of the five default variants cover what DVC does with them (two model shapes, lr

@@ -209,7 +209,7 @@ def run_stages(repo: Path) -> list[str]:
     return [name for name, _ in commands]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=110)
 @pytest.mark.parametrize("line", LINES, ids=[re.search(r"dataset=(\w+)", x).group(1) + f"-{i}"
                                               for i, x in enumerate(LINES)])
 def test_each_readme_experiment_line_runs_as_written(line, tmp_path, monkeypatch, capsys):
