@@ -3,14 +3,14 @@ under split.per_seed)."""
 
 from cnnlab import layout
 from cnnlab.stage import run_stage
-from cnnlab.data.canonical import load_imageset
+from cnnlab.data.canonical import read_labels
 from cnnlab.data.split import split_for
 from cnnlab.io import write_json
 from cnnlab.params import Params
 
 
 def main(params: Params) -> None:
-    split = split_for(load_imageset(layout.RAW), params)
+    split = split_for(read_labels(layout.RAW), params)
     write_json(layout.SPLIT, split)
     print("split: " + ", ".join(f"{len(v)} {k}" for k, v in split.items()))
 

@@ -87,6 +87,7 @@ def test_training_batches_are_augmented_shuffled_and_reproducible():
     _, augmented = make_loader(augment=AUG, shuffle=True, seed=5)
     (xp, yp), (xa, ya) = next(iter(plain)), next(iter(augmented))
     assert not torch.equal(xp, xa)
+    assert torch.equal(yp, ya)  # augmentation changes pixels, not which images come in which order
     assert not torch.equal(yp, data.labels[:7])  # shuffled
     _, again = make_loader(augment=AUG, shuffle=True, seed=5)
     assert torch.equal(next(iter(again))[0], xa)

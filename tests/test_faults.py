@@ -1,6 +1,5 @@
 """Faults a user meets: a stage killed mid-write, a GPU running out of memory."""
 
-import os
 import signal
 import subprocess
 import sys

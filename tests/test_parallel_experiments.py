@@ -7,12 +7,10 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
 from tests.fresh_repo import copy_repository, env, sh
 
 SETUP_AND_LOG = """

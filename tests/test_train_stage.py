@@ -7,7 +7,8 @@ import torch
 
 from cnnlab import layout
 from cnnlab.io import read_json
-from cnnlab.train.run import lr_find_variant, train_variant
+from cnnlab.train.lr_choice import lr_find_variant
+from cnnlab.train.run import train_variant
 from cnnlab.runtime.trained import load_trained
 
 

@@ -16,15 +16,19 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from cnnlab.data.decode import BAD_KINDS
 from cnnlab.io import replace_dir, write_csv
 from cnnlab.layout import require
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where tensors are made, not here: the stages that only read labels or
+# pixels (split, the misclassified gallery, the report's constants) start a few seconds sooner.
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class ImageSet:
     skipped: list[SkippedFile] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        import torch
+
         n = len(self.images)
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise ValueError("images must be a uint8 N x C x H x W tensor")
@@ -83,6 +89,9 @@ def conform(data: ImageSet, image_size: int, channels: int, target: Path | None 
     shape = (len(data.images), channels, image_size, image_size)
     if tuple(data.images.shape) == shape:
         return data
+    import torch
+    import torch.nn.functional as F
+
     out = (np.lib.format.open_memmap(target, mode="w+", dtype=np.uint8, shape=shape) if target is not None
            else np.empty(shape, dtype=np.uint8))
     for start in range(0, len(data.images), CHUNK):
@@ -99,6 +108,8 @@ def conform(data: ImageSet, image_size: int, channels: int, target: Path | None 
 
 
 def to_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    import torch
+
     have = images.shape[1]
     if have == channels:
         return images
@@ -156,15 +167,37 @@ def write_imageset(data: ImageSet, out_dir: Path) -> None:
     (out_dir / META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
-    """The canonical set, its images memory-mapped (copy-on-write: nothing writes back)."""
+@dataclass(frozen=True)
+class Labels:
+    """What a split is drawn from: every image's class and whether it is in the source's test split."""
+    labels: np.ndarray  # int64, N
+    official_test: np.ndarray  # bool, N
+    classes: list[str]
+
+
+def read_labels(raw_dir: str | Path = "data/raw") -> Labels:
     raw_dir = Path(raw_dir)
     meta = json.loads(require(raw_dir / META, "download").read_text())
+    return Labels(np.load(raw_dir / LABELS), np.load(raw_dir / OFFICIAL_TEST), list(meta["classes"]))
+
+
+def read_images(raw_dir: str | Path = "data/raw", mode: str = "r") -> np.ndarray:
+    """images.npy memory-mapped: read-only ("r") or copy-on-write ("c": nothing writes back)."""
+    return np.load(require(Path(raw_dir) / IMAGES, "download"), mmap_mode=mode)
+
+
+def load_imageset(raw_dir: str | Path = "data/raw") -> ImageSet:
+    """The canonical set as tensors, its images memory-mapped copy-on-write."""
+    import torch
+
+    raw_dir = Path(raw_dir)
+    labelled = read_labels(raw_dir)
+    meta = json.loads((raw_dir / META).read_text())
     return ImageSet(
-        images=torch.from_numpy(np.load(raw_dir / IMAGES, mmap_mode="c")),
-        labels=torch.from_numpy(np.load(raw_dir / LABELS)),
-        classes=list(meta["classes"]),
-        official_test=torch.from_numpy(np.load(raw_dir / OFFICIAL_TEST)),
+        images=torch.from_numpy(read_images(raw_dir, mode="c")),
+        labels=torch.from_numpy(labelled.labels),
+        classes=labelled.classes,
+        official_test=torch.from_numpy(labelled.official_test),
         source=meta["source"],
         stored_at=raw_dir / IMAGES,
         masks=torch.from_numpy(np.load(raw_dir / MASKS)) if (raw_dir / MASKS).exists() else None,

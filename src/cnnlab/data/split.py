@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.data.canonical import ImageSet
+from cnnlab.data.canonical import ImageSet, Labels
 from cnnlab.errors import UserError
 from cnnlab.params import Params, SplitParams
 
@@ -35,9 +35,9 @@ def _carve(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int,
     return np.sort(rest), np.sort(taken)
 
 
-def make_split(data: ImageSet, params: SplitParams, seed: int) -> dict[str, list[int]]:
-    labels = data.labels.numpy()
-    official = data.official_test.numpy()
+def make_split(data: ImageSet | Labels, params: SplitParams, seed: int) -> dict[str, list[int]]:
+    labels = np.asarray(data.labels)
+    official = np.asarray(data.official_test)
     everything = np.arange(len(labels))
     if official.any():
         pool, test = everything[~official], everything[official]
@@ -47,7 +47,7 @@ def make_split(data: ImageSet, params: SplitParams, seed: int) -> dict[str, list
     return {"train": train.tolist(), "val": val.tolist(), "test": test.tolist()}
 
 
-def split_for(data: ImageSet, params: Params, training_seed: int | None = None) -> dict[str, list[int]]:
+def split_for(data: ImageSet | Labels, params: Params, training_seed: int | None = None) -> dict[str, list[int]]:
     """The split the run of this training seed uses: split@'s (data/split.json) by default,
     or under split.per_seed the seed's own, drawn the same way from the same seed."""
     return make_split(data, params.split, params.split_seed(training_seed))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab import layout
-from cnnlab.data.canonical import load_imageset
+from cnnlab.data.canonical import read_images
 from cnnlab.figures.results import gallery_figure
 from cnnlab.io import save_figure, write_json
 from cnnlab.params import Params
@@ -16,8 +16,8 @@ def misclassified_gallery(params: Params, name: str) -> int:
     rows = read_predictions(name)
     wrong = confident_mistakes(rows)
     shown = wrong[:params.misclassified.max_images]
-    images = load_imageset(layout.RAW).images
-    pictures = np.stack([images[int(r["index"])].numpy() for r in shown]) if shown else np.zeros((0,))
+    images = read_images(layout.RAW)
+    pictures = np.stack([images[int(r["index"])] for r in shown]) if shown else np.zeros((0,))
     captions = [f"true: {r['actual']}\npred: {r['predicted']} ({float(r['confidence']):.2f})" for r in shown]
     files = layout.tested(name)
     title = (f"{name}: {len(wrong)} of {len(rows)} test images misclassified"

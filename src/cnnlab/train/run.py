@@ -1,4 +1,4 @@
-"""train@V and lr_find@V: fit one variant, keep its best epoch, record it in MLflow."""
+"""train@V: fit one variant, keep its best epoch, record it in MLflow; and the LR range test."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cnnlab.data.canonical import LABELS, META
 from cnnlab.data.loader import BatchLoader, TensorBatches
 from cnnlab.data.prepared import Prepared, load_prepared
 from cnnlab.figures.lr_find import lr_find_figure
-from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json
+from cnnlab.io import read_json, save_figure, write_csv, write_json
 from cnnlab.models.build import build_model, count_parameters, input_stats
 from cnnlab.params import Params, TrainParams, Variant
 from cnnlab.runtime.checkpoint import ModelCard
@@ -66,30 +66,19 @@ def resolved(p: TrainParams, name: str) -> tuple[TrainParams, str]:
     return dataclasses.replace(p, lr=float(found["lr"])), "lr_find"
 
 
-def lr_find_variant(params: Params, name: str) -> dict[str, Any]:
-    """lr_find@V: with `lr: auto`, run the LR range test; otherwise just pass the lr on."""
+def run_lr_range_test(params: Params, name: str, out: layout.LRFindResults) -> None:
+    """lr_find@V with `lr: auto`: the LR range test, its table, plot and suggestion in out."""
     p = params.variant(name).train
-
-    def fill(tmp: Path) -> None:
-        out = layout.LRFindResults(tmp)
-        if p.lr != "auto":
-            write_json(out.lr, {"lr": p.lr, "source": "params.yaml"})
-            return
-        s = set_up(params, name)
-        with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
-            test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
-        write_json(out.lr, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
-                                   "iterations": len(test.lrs)})
-        write_csv(out.table, ["lr", "loss", "smoothed_loss"],
-                  ([f"{a:.6g}", f"{b:.6g}", f"{c:.6g}"] for a, b, c in test.rows()))
-        save_figure(lr_find_figure(test.lrs, test.losses, test.smoothed, test.suggestion,
-                                   f"{name}: LR range test ({p.optimizer}, batch {p.batch_size})"),
-                    out.plot)
-
-    replace_dir(layout.lr_find(name).dir, fill)
-    found = read_json(layout.lr_find(name).lr)
-    print(f"lr_find@{name}: lr {found['lr']:g} ({found['source']})")
-    return found
+    s = set_up(params, name)
+    with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
+        test = lr_range_test(s.model, s.train_loader(p, params.seed), p, params.lr_find, label=name)
+    write_json(out.lr, {"lr": test.suggestion, "source": "lr_find", "diverged": test.diverged,
+                        "iterations": len(test.lrs)})
+    write_csv(out.table, ["lr", "loss", "smoothed_loss"],
+              ([f"{a:.6g}", f"{b:.6g}", f"{c:.6g}"] for a, b, c in test.rows()))
+    save_figure(lr_find_figure(test.lrs, test.losses, test.smoothed, test.suggestion,
+                               f"{name}: LR range test ({p.optimizer}, batch {p.batch_size})"),
+                out.plot)
 
 
 def frozen_backbone(model: nn.Module) -> tuple[nn.Module, nn.Module] | None:
