@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -106,8 +106,8 @@ def main() -> None:
 
     for variant in ("baseline", "cam_cnn"):
         model = model_of(variant, 4)
-        alone = best_of(args.repeats, lambda: [gradcam_maps(model, x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
-        together = best_of(args.repeats, lambda: gradcam_maps(model, x, y))
+        alone = best_of(args.repeats, lambda m=model: [gradcam_maps(m, x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
+        together = best_of(args.repeats, lambda m=model: gradcam_maps(m, x, y))
         rows.append((f"Grad-CAM, {variant} at 32 px", "one image at a time", alone, together))
 
     maps = gradcam_maps(baseline, x, y)

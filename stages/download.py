@@ -1,11 +1,11 @@
 """download: bring the configured dataset into canonical form under data/raw/."""
 
 from cnnlab import layout
-from cnnlab.stage import run_stage
 from cnnlab.data.canonical import SKIPPED, build_imageset, download_metrics, skipped_line
 from cnnlab.data.sources import load_source
 from cnnlab.io import write_json
 from cnnlab.params import Params
+from cnnlab.stage import run_stage
 
 
 def main(params: Params) -> None:

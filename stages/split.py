@@ -2,11 +2,11 @@
 under split.per_seed)."""
 
 from cnnlab import layout
-from cnnlab.stage import run_stage
 from cnnlab.data.canonical import read_labels
 from cnnlab.data.split import split_for
 from cnnlab.io import write_json
 from cnnlab.params import Params
+from cnnlab.stage import run_stage
 
 
 def main(params: Params) -> None:

@@ -1,11 +1,11 @@
 """stats: per-channel mean/std of the training portion (used to normalise everywhere)."""
 
 from cnnlab import layout
-from cnnlab.stage import run_stage
 from cnnlab.data.canonical import load_imageset
 from cnnlab.data.stats import training_stats
 from cnnlab.io import read_json, write_json
 from cnnlab.params import Params
+from cnnlab.stage import run_stage
 
 
 def main(params: Params) -> None:

@@ -2,8 +2,15 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from cnnlab.data.augment import (adjust_colors, crop_at, cutout, random_crop, random_hflip, random_resized_crop,
-                                  resized_crop_at)
+from cnnlab.data.augment import (
+    adjust_colors,
+    crop_at,
+    cutout,
+    random_crop,
+    random_hflip,
+    random_resized_crop,
+    resized_crop_at,
+)
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.params import AugmentParams
 from tests.conftest import synthetic_set
@@ -73,7 +80,7 @@ def make_loader(augment=None, shuffle=False, seed=0):
 def test_evaluation_batches_are_the_stored_pixels_normalised_in_order():
     data, loader = make_loader(augment=None)
     x = torch.cat([b for b, _ in loader])
-    y = torch.cat([l for _, l in loader])
+    y = torch.cat([labels for _, labels in loader])
     expected = (data.images.float() / 255 - torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1)) / 0.5
     torch.testing.assert_close(x, expected)
     assert torch.equal(y, data.labels)
@@ -99,7 +106,7 @@ def test_training_batches_are_augmented_shuffled_and_reproducible():
 def test_an_inactive_augment_block_means_no_augmentation():
     data, loader = make_loader(augment=AugmentParams(), shuffle=False)
     _, plain = make_loader(augment=None)
-    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(loader, plain))
+    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(loader, plain, strict=True))
 
 
 @pytest.mark.parametrize("n, batch, shuffle, expected", [(21, 7, True, 3), (22, 7, True, 3), (22, 7, False, 4)])
@@ -164,5 +171,5 @@ def test_a_loader_over_split_rows_of_a_memory_map_yields_the_copied_splits_batch
     norm = Normalizer([0.2, 0.3, 0.4], [0.5, 0.5, 0.5])
     lazy = BatchLoader(mapped, data.labels, 4, norm, indices=rows, shuffle=True, augment=AUG, seed=3)
     copied = BatchLoader(data.images[rows], data.labels[rows], 4, norm, shuffle=True, augment=AUG, seed=3)
-    for (a, ya), (b, yb) in zip(lazy, copied):
+    for (a, ya), (b, yb) in zip(lazy, copied, strict=True):
         assert torch.equal(a, b) and torch.equal(ya, yb)

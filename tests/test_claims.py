@@ -73,7 +73,7 @@ def seeds_of(rng, accuracies, images=4000):
     models agree on most images, as CNNs do)."""
     order = np.random.default_rng(99).permutation(images)
     rows = np.zeros((len(accuracies), images), dtype=bool)
-    for row, acc in zip(rows, accuracies):
+    for row, acc in zip(rows, accuracies, strict=True):
         row[order[:round(acc * images)]] = True
     return rows
 

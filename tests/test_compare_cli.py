@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 def predictions(name: str, right: int, total: int = 300, seed: int = 42) -> None:
     """What repeat@NAME-SEED leaves: the run's predictions on the test images."""
-    write_csv(layout.seed_run(name, seed).dir / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"],
+    write_csv(layout.seed_run(name, seed).dir / "test" / "predictions.csv",
+              ["index", "actual", "predicted", "confidence"],
               [[i, 1, 1 if i < right else 0, 0.9] for i in range(total)])
 
 

@@ -292,11 +292,11 @@ def test_counting_each_claim_once_keeps_the_family_wise_error_at_five_percent():
     truth = rng.choice([0.0, 2.5, 1.25], size=(4000, 4))
     estimate = truth + rng.normal(size=truth.shape)
     wrong = 0
-    for t, e in zip(truth, estimate):
+    for t, e in zip(truth, estimate, strict=True):
         p = [v for x in e for v in (2 * st.norm.sf(abs(x)), 2 * st.norm.sf(abs(x - 2.5)))]
         adjusted = holm(p, [0, 0, 1, 1, 2, 2, 3, 3])
         nulls = [v for x in t for v in (x == 0.0, x == 2.5)]
-        wrong += any(a < 0.05 and null for a, null in zip(adjusted, nulls))
+        wrong += any(a < 0.05 and null for a, null in zip(adjusted, nulls, strict=True))
     assert wrong / 4000 <= bound(0.05, 4000), wrong / 4000
 
 

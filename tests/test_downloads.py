@@ -5,8 +5,8 @@ import functools
 import hashlib
 import http.server
 import io
-import threading
 import tarfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,9 +15,9 @@ import torch
 
 from cnnlab.data import sources
 from cnnlab.errors import UserError
+from cnnlab.models import transfer
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
-from cnnlab.models import transfer
 from cnnlab.params import DataParams
 
 

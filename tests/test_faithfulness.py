@@ -5,8 +5,15 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from cnnlab.explain.faithfulness import (area_under, deletion_insertion, perturbation_curves, pointing_hits,
-                                         rank_correlations, reinitialised, saliency_ranks)
+from cnnlab.explain.faithfulness import (
+    area_under,
+    deletion_insertion,
+    perturbation_curves,
+    pointing_hits,
+    rank_correlations,
+    reinitialised,
+    saliency_ranks,
+)
 from cnnlab.explain.perturb import blurred
 
 

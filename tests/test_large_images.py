@@ -122,7 +122,7 @@ def measured(tmp_path_factory):
 
 def test_no_stage_holds_the_data_set_in_its_own_memory(measured):
     pixels_mb = (BIG - SMALL) * 3 * SIZE * SIZE / 2**20  # what the extra images weigh as uint8
-    for stage, small, big in zip(STAGES, measured[SMALL], measured[BIG]):
+    for stage, small, big in zip(STAGES, measured[SMALL], measured[BIG], strict=True):
         growth = big["anon_mb"] - small["anon_mb"]
         print(f"{stage[0]}: peak private memory {small['anon_mb']:.0f} MB with {SMALL} images, "
               f"{big['anon_mb']:.0f} MB with {BIG} ({pixels_mb:.0f} MB more pixels)")

@@ -1,6 +1,7 @@
 """The LR range test: its suggestion against a grid of real trainings, its lack of side effects."""
 
 import copy
+import itertools
 import math
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_the_range_test_leaves_no_trace_on_the_model_or_the_random_stream():
     test = lr_range_test(model, loader, p, LRFindParams(iterations=30))
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), rng)
-    assert test.lrs[0] == pytest.approx(1e-7) and all(b > a for a, b in zip(test.lrs, test.lrs[1:]))
+    assert test.lrs[0] == pytest.approx(1e-7) and all(b > a for a, b in itertools.pairwise(test.lrs))
     assert test.smoothed[0] == test.losses[0]
     assert test.smoothed[1] == pytest.approx(0.05 * test.losses[1] + 0.95 * test.losses[0])
 

@@ -17,7 +17,7 @@ def test_metrics_agree_with_scikit_learn_even_with_absent_classes(seed):
     np.testing.assert_array_equal(cm, sk.confusion_matrix(labels, predicted, labels=range(n_classes)))
     ours = precision_recall_f1(cm)
     theirs = sk.precision_recall_fscore_support(labels, predicted, labels=range(n_classes), zero_division=0)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b)
     macro = sk.f1_score(labels, predicted, labels=range(n_classes), average="macro", zero_division=0)
     assert ours[2].mean() == pytest.approx(macro)

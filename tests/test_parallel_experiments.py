@@ -15,8 +15,9 @@ from tests.fresh_repo import copy_repository, env, sh
 
 SETUP_AND_LOG = """
 import sys
+from pathlib import Path
 from cnnlab import tracking
-with tracking.start_run(sys.argv[1], {"worker": sys.argv[1]}, __import__("pathlib").Path(sys.argv[1] + "-run.json")) as run:
+with tracking.start_run(sys.argv[1], {"worker": sys.argv[1]}, Path(sys.argv[1] + "-run.json")) as run:
     for step in range(5):
         run.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
 """

@@ -8,15 +8,23 @@ from __future__ import annotations
 import copy
 import dataclasses
 import typing
-from typing import Any, Iterator, Literal, Union, get_args, get_origin
+from collections.abc import Iterator
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
 import yaml
 
 from cnnlab.errors import UserError
 from cnnlab.models.registry import MODELS
-from cnnlab.params import DataParams, LRFindParams, MisclassifiedParams, SaliencyParams, SplitParams, TrainParams, \
-    parse_params
+from cnnlab.params import (
+    DataParams,
+    LRFindParams,
+    MisclassifiedParams,
+    SaliencyParams,
+    SplitParams,
+    TrainParams,
+    parse_params,
+)
 from tests.conftest import ROOT
 
 SECTIONS = {"data": DataParams, "split": SplitParams, "saliency": SaliencyParams,
@@ -118,7 +126,7 @@ def test_a_value_of_the_wrong_type_is_named_with_what_it_must_be(path, tp, field
 
 
 @pytest.mark.parametrize("path, tp, field, model", [k for k in KEYS if k[2].metadata.get("bounds")],
-                         ids=[i for i, k in zip(IDS, KEYS) if k[2].metadata.get("bounds")])
+                         ids=[i for i, k in zip(IDS, KEYS, strict=True) if k[2].metadata.get("bounds")])
 def test_a_value_out_of_range_is_named_with_the_limit(path, tp, field, model):
     for value, sign in outside(field.metadata["bounds"]):
         if get_origin(tp) is list:
@@ -130,7 +138,7 @@ def test_a_value_out_of_range_is_named_with_the_limit(path, tp, field, model):
 
 
 @pytest.mark.parametrize("path, tp, field, model", [k for k in KEYS if literal_words(k[1])],
-                         ids=[i for i, k in zip(IDS, KEYS) if literal_words(k[1])])
+                         ids=[i for i, k in zip(IDS, KEYS, strict=True) if literal_words(k[1])])
 def test_an_unknown_name_lists_the_allowed_ones(path, tp, field, model):
     value = ["no_such_name"] if get_origin(tp) is list else "no_such_name"
     message = message_for(with_value(path, value, model))

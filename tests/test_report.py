@@ -10,7 +10,8 @@ from PIL import Image
 from cnnlab import layout
 from cnnlab.io import read_json, write_csv, write_json
 from cnnlab.report.build import build_report
-from cnnlab.report.document import Heading, Image as Img, Table, Text, to_html, to_markdown
+from cnnlab.report.document import Heading, Table, Text, to_html, to_markdown
+from cnnlab.report.document import Image as Img
 from tests.conftest import ROOT
 
 
@@ -209,7 +210,8 @@ def test_faithfulness_table_adds_the_pointing_game_where_masks_existed():
     row = {"deletion_auc": 0.2, "insertion_auc": 0.7, "randomisation_rank_correlation": 0.1,
            "passes_randomisation": True, "reference": False}
     result = VariantResult("cam_cnn", "", {}, {}, {}, {}, {"images": 8, "methods": {
-        "gradcam": {**row, "pointing_accuracy": 0.875}, "random": {**row, "reference": True, "pointing_accuracy": 0.25}}},
+        "gradcam": {**row, "pointing_accuracy": 0.875},
+        "random": {**row, "reference": True, "pointing_accuracy": 0.25}}},
         {}, [])
     table = faithfulness_table([result])
     assert table.header[-1].startswith("pointing game")
@@ -237,7 +239,7 @@ def test_the_report_on_the_cifar10_ladder_judges_direction_and_size_and_shows_ev
     for name, right in predictions.items():
         metrics = tmp_path / layout.tested(name).dir / "metrics.json"
         write_json(metrics, {**read_json(metrics), "test_size": IMAGES})
-        for seed, row, epochs in zip(SEEDS, right, LADDER_EPOCHS[name]):
+        for seed, row, epochs in zip(SEEDS, right, LADDER_EPOCHS[name], strict=True):
             run = tmp_path / layout.seed_run(name, seed).dir
             write_csv(run / "test" / "predictions.csv", ["index", "actual", "predicted", "confidence"],
                       [[i, i % 10, i % 10 if ok else (i + 1) % 10, 0.9] for i, ok in enumerate(row)])

@@ -8,11 +8,11 @@ from PIL import Image
 
 from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
-from cnnlab.explain.occlusion import occlusion_maps
-from cnnlab.figures.saliency import saliency_figure
 from cnnlab.explain.methods import occlusion_fill, saliency_maps
+from cnnlab.explain.occlusion import occlusion_maps
 from cnnlab.explain.registry import MapSettings
 from cnnlab.explain.sampling import sample_per_class
+from cnnlab.figures.saliency import saliency_figure
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import SaliencyParams
@@ -94,7 +94,8 @@ def test_registry_runs_occlusion_with_the_params():
     model = small_model()
     x = torch.randn(2, 3, 16, 16)
     params = SaliencyParams(window=4, stride=2, fill="mean", batch_size=16)
-    maps = saliency_maps("occlusion", model, x, torch.tensor([1, 2]), MapSettings(params, Normalizer([0.0] * 3, [1.0] * 3)))
+    settings = MapSettings(params, Normalizer([0.0] * 3, [1.0] * 3))
+    maps = saliency_maps("occlusion", model, x, torch.tensor([1, 2]), settings)
     direct = occlusion_maps(model, x, torch.tensor([1, 2]), window=4, stride=2, fill=0.0, per_eval=16)
     torch.testing.assert_close(maps, direct)
 

@@ -13,8 +13,8 @@ from cnnlab.data.loader import Normalizer
 from cnnlab.errors import UserError
 from cnnlab.explain.cam import cam_all_classes, cam_maps
 from cnnlab.explain.gradcam import gradcam_maps
-from cnnlab.explain.reference import random_maps, sobel_maps
 from cnnlab.explain.methods import saliency_maps
+from cnnlab.explain.reference import random_maps, sobel_maps
 from cnnlab.explain.registry import SALIENCY, MapSettings
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
@@ -55,20 +55,20 @@ def test_every_registered_method_has_its_maps_and_every_maps_function_is_registe
 
     from cnnlab.explain import methods
 
-    functions = {name for name, f in vars(methods).items()
-                 if inspect.isfunction(f) and f.__module__ == methods.__name__ and name not in ("occlusion_fill", "saliency_maps")}
+    functions = {name for name, f in vars(methods).items() if inspect.isfunction(f)
+                 and f.__module__ == methods.__name__ and name not in ("occlusion_fill", "saliency_maps")}
     assert functions == set(SALIENCY)
     assert set(get_args(SaliencyMethod)) == set(SALIENCY)
 
 
 def test_each_model_has_the_features_the_saliency_methods_are_told_it_has():
     """The registry's claim decides which methods saliency@V skips: check it on the built model."""
+    from cnnlab.errors import UserError
     from cnnlab.explain.cam import cam_parts
     from cnnlab.explain.layers import conv_layers
     from cnnlab.explain.registry import CAM_HEAD, CONVOLUTIONS, FEATURE_WORDS
     from cnnlab.models.build import build_model
     from cnnlab.models.registry import MODELS, parse_model_spec
-    from cnnlab.errors import UserError
 
     declared = set().union(*(e.features for e in MODELS.values()))
     assert declared == set(FEATURE_WORDS)

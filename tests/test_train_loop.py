@@ -57,8 +57,8 @@ def test_seeding_turns_deterministic_algorithms_on_without_loading_the_compiler(
     import sys
 
     probe = ("import sys, torch\nfrom cnnlab.runtime.device import seed_everything\nseed_everything(3)\n"
-             "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),"
-             " 'torch._inductor.config' in sys.modules)")
+             "print(torch.are_deterministic_algorithms_enabled(),"
+             " torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor.config' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "True", "False"]
     # where the inductor is loaded already, its own flag is set too, through torch's call

@@ -7,9 +7,9 @@ import torch
 
 from cnnlab import layout
 from cnnlab.io import read_json
+from cnnlab.runtime.trained import load_trained
 from cnnlab.train.lr_choice import lr_find_variant
 from cnnlab.train.run import train_variant
-from cnnlab.runtime.trained import load_trained
 
 
 def test_lr_find_passes_a_fixed_lr_on_without_running_anything(workspace):

@@ -54,7 +54,7 @@ def test_a_frozen_backbone_gets_no_gradients_and_does_not_change_in_a_step(arch)
     optimizer.step()
     assert all(q.grad is None and not q.requires_grad for q in model.backbone.parameters())
     assert all(torch.equal(v, before[k]) for k, v in model.backbone.state_dict().items())
-    assert not all(torch.equal(a, b) for a, b in zip(model.head.parameters(), head_before))
+    assert not all(torch.equal(a, b) for a, b in zip(model.head.parameters(), head_before, strict=True))
     norms = [m for m in model.backbone.modules() if isinstance(m, nn.BatchNorm2d)]
     assert all(not m.training for m in norms) and model.head.training
 

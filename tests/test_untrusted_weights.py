@@ -7,9 +7,9 @@ import torch
 
 from cnnlab.command import main
 from cnnlab.errors import UserError
+from cnnlab.layout import TrainedModel
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
-from cnnlab.layout import TrainedModel
 from cnnlab.runtime.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from cnnlab.weights import load_state_dict
 
@@ -29,7 +29,8 @@ class Payload:
 @pytest.fixture
 def model_dir(tmp_path):
     model = build_model(parse_model_spec(SPEC, "m"), 3, 16, 3)
-    save_checkpoint(tmp_path / "tiny", model.state_dict(), ModelCard(SPEC, 3, 16, ["a", "b", "c"], [0.5] * 3, [0.25] * 3))
+    card = ModelCard(SPEC, 3, 16, ["a", "b", "c"], [0.5] * 3, [0.25] * 3)
+    save_checkpoint(tmp_path / "tiny", model.state_dict(), card)
     return tmp_path / "tiny"
 
 
@@ -40,7 +41,8 @@ def test_a_pickle_that_runs_code_is_refused_and_never_runs(model_dir, tmp_path):
         load_checkpoint(model_dir)
     assert not marker.exists(), "the payload ran"
     message = str(err.value)
-    assert str(TrainedModel(model_dir).weights) in message and "weights_only=True" in message and "state_dict()" in message
+    assert str(TrainedModel(model_dir).weights) in message
+    assert "weights_only=True" in message and "state_dict()" in message
     assert "\n" not in message
 
 

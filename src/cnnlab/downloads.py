@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from cnnlab.errors import UserError
 from cnnlab.io import created_folder

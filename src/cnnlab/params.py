@@ -12,8 +12,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
-
+from typing import Any, Literal
 
 from cnnlab.data.registry import SOURCES
 from cnnlab.errors import UserError
@@ -79,7 +78,7 @@ class TrainParams:
     description: str = ""
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     # A number, or auto: the suggestion of the LR range test (the lr_find@V stage).
-    lr: Union[Literal["auto"], float] = bounded(1e-3, gt=0.0)
+    lr: Literal["auto"] | float = bounded(1e-3, gt=0.0)
     momentum: float = bounded(0.9, ge=0.0, lt=1.0)
     nesterov: bool = True
     weight_decay: float = bounded(0.0, ge=0.0)
@@ -136,7 +135,7 @@ class SaliencyParams:
     stride: int = bounded(4, ge=1)
     # Occluder: "mean" (the training mean colour), "blur" (a blurred copy of the image)
     # or a grey level in [0, 1].
-    fill: Union[Literal["mean", "blur"], float] = bounded("mean", ge=0.0, le=1.0)
+    fill: Literal["mean", "blur"] | float = bounded("mean", ge=0.0, le=1.0)
     # What occlusion measures the drop of: the target's probability or its logit.
     occlusion_on: Literal["probability", "logit"] = "probability"
     # Occluded (or interpolated) copies per forward pass, at most; large images get fewer.
@@ -171,7 +170,7 @@ class Params:
     misclassified: MisclassifiedParams = field(default_factory=MisclassifiedParams)
     lr_find: LRFindParams = field(default_factory=LRFindParams)
 
-    def variant(self, name: str) -> "Variant":
+    def variant(self, name: str) -> Variant:
         return resolve_variant(self, name)
 
     def training_seed(self, seed: int | None = None) -> int:

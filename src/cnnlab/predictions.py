@@ -8,6 +8,7 @@ import io
 
 from cnnlab import layout
 
+
 def read_predictions(name: str) -> list[dict[str, str]]:
     """One row per test image: index (into data/raw), actual, predicted, confidence."""
     path = layout.require(layout.tested(name).predictions, f"evaluate@{name}")

@@ -12,8 +12,9 @@ error that lists them) from the registry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 
 def resolve(reference: str, modules: Iterable[ModuleType]) -> Any:

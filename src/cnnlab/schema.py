@@ -42,7 +42,7 @@ def read_yaml(path: Path) -> Any:
 
 def fail(key: str, problem: str, file: str = "params.yaml") -> UserError:
     end = "" if problem.endswith("?") else "."
-    remedy = " (or pass -S {key}=... to dvc exp run)".format(key=key) if file == "params.yaml" else ""
+    remedy = f" (or pass -S {key}=... to dvc exp run)" if file == "params.yaml" else ""
     return UserError(f"{file}: {key} {problem}{end} Fix it in {file}{remedy}.")
 
 

@@ -11,14 +11,26 @@ that any verdict in the report is wrong at LEVEL or less, not LEVEL for each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from cnnlab.compare.stats import (LEVEL, MIN_SEEDS, MOST_SEEDS, POWER, Comparison, Estimate, accuracy, compare, holm,
-                                  over_seeds, power, seeds_to_settle)
+from cnnlab.compare.stats import (
+    LEVEL,
+    MIN_SEEDS,
+    MOST_SEEDS,
+    POWER,
+    Comparison,
+    Estimate,
+    accuracy,
+    compare,
+    holm,
+    over_seeds,
+    power,
+    seeds_to_settle,
+)
 from cnnlab.errors import UserError
 from cnnlab.schema import bounded, build, read_yaml
 
@@ -171,7 +183,7 @@ class ComparisonText:
     new_seed: str  # "P(a beats b on a new seed): 0.93", or "" with one seed
 
     @classmethod
-    def of(cls, a: str, b: str, result: Comparison) -> "ComparisonText":
+    def of(cls, a: str, b: str, result: Comparison) -> ComparisonText:
         chance = result.p_a_beats_b
         return cls(percent(result.a), percent(result.b),
                    f"{percent(result.difference, signed=True)} points", f"{result.test}: p = {result.p_value:.3g}",
@@ -218,7 +230,7 @@ def seed_count(n: int) -> str:
 
 def conclude(j: Judgement, adjusted: list[float], family: int) -> Judgement:
     """The verdicts of a judged claim from its questions' Holm-adjusted p (`family` claims judged)."""
-    questions = tuple(replace(q, adjusted=a) for q, a in zip(j.questions, adjusted))
+    questions = tuple(replace(q, adjusted=a) for q, a in zip(j.questions, adjusted, strict=True))
     est = j.estimate
     verdict, size = "inconclusive", ""
     for q in questions:

@@ -4,8 +4,8 @@ time, read from runs/V/S/ (repeat@V-S) for every seed under `seeds`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

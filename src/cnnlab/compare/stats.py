@@ -47,8 +47,8 @@ model moving by 0 to 1 point from seed to seed, get a verdict at most 5% of the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 from scipy import stats

@@ -24,10 +24,11 @@ import stat
 import tarfile
 import zipfile
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -200,14 +201,14 @@ def assign(paths: list[PurePosixPath], folders: set[PurePosixPath], where: Path)
 def check_classes(assigned: ClassAssignment, counts: list[int], where: Path, skipped: int) -> None:
     """Stop on class folders without a usable training image, or fewer than two classes."""
     empty = sorted((assigned.class_folders - set(assigned.classes))
-                   | {c for c, n in zip(assigned.classes, counts) if n == 0})
+                   | {c for c, n in zip(assigned.classes, counts, strict=True) if n == 0})
     if empty:
         why = (f" (after skipping {skipped} unreadable file(s), listed in skipped.csv beside the data)"
                if skipped else "")
         raise UserError(f"{where}: class folder(s) with no usable training image{why}: "
                         f"{', '.join(empty[:SHOWN])}{' ...' if len(empty) > SHOWN else ''}. "
                         f"Add images to them or remove them.")
-    kept = [c for c, n in zip(assigned.classes, counts) if n > 0]
+    kept = [c for c, n in zip(assigned.classes, counts, strict=True) if n > 0]
     if len(kept) < 2:
         raise UserError(f"{where}: found {len(kept)} class folder(s) with images "
                         f"({', '.join(kept) or 'none'}); a classifier needs at least 2. Lay the "
@@ -302,8 +303,8 @@ def load_folder(path: str | Path, image_size: int, channels: int, target: Path |
             raise refuse(skipped, path)
         labels = [y for row, y in enumerate(labels) if row not in bad]
         is_test = [t for row, t in enumerate(is_test) if row not in bad]
-        check_classes(assigned, np.bincount(np.array([y for y, t in zip(labels, is_test) if not t], dtype=np.int64),
-                                          minlength=len(assigned.classes)).tolist(), path, len(skipped))
+        training = np.array([y for y, t in zip(labels, is_test, strict=True) if not t], dtype=np.int64)
+        check_classes(assigned, np.bincount(training, minlength=len(assigned.classes)).tolist(), path, len(skipped))
         out = without_rows(out, set(bad), target)
     return ImageSet(torch.from_numpy(out), torch.tensor(labels, dtype=torch.int64), assigned.classes,
                     torch.tensor(is_test, dtype=torch.bool), f"folder:{path}", stored_at=target,

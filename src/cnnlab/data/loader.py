@@ -9,7 +9,7 @@ stays memory-mapped on the host and only each batch is gathered from it.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 

@@ -12,21 +12,22 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from cnnlab.data.canonical import ImageSet, conform
-from cnnlab.data.registry import SOURCES
 from cnnlab.data.folder import load_folder
+from cnnlab.data.registry import SOURCES
 from cnnlab.data.shapes import MIN_SIZE, make_shapes
 from cnnlab.downloads import downloading_into
 from cnnlab.io import sweep_stale, temp_prefix
 from cnnlab.params import DataParams
 from cnnlab.registry import resolve
+
 
 def load_digits(p: DataParams, target: Path | None) -> ImageSet:
     from sklearn.datasets import load_digits

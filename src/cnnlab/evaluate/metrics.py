@@ -53,7 +53,7 @@ class Evaluation:
         precision, recall, f1, support = precision_recall_f1(self.confusion)
         return [{"class": c, "precision": round(float(p), 6), "recall": round(float(r), 6),
                  "f1": round(float(f), 6), "support": int(s)}
-                for c, p, r, f, s in zip(self.classes, precision, recall, f1, support)]
+                for c, p, r, f, s in zip(self.classes, precision, recall, f1, support, strict=True)]
 
     def summary(self) -> dict[str, float]:
         _, _, f1, _ = precision_recall_f1(self.confusion)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnlab import layout
-from cnnlab.figures.results import confusion_figure
 from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
+from cnnlab.figures.results import confusion_figure
 from cnnlab.io import save_figure, write_csv, write_json
 from cnnlab.params import Params
 from cnnlab.runtime.inference import predict
 from cnnlab.runtime.trained import load_trained
+
 
 def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, out: Path | None = None,
                      seed: int | None = None) -> Evaluation:
@@ -29,7 +30,7 @@ def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, o
     # misclassified@V reads the rest instead of running the model again.
     write_csv(files.predictions, ["index", "actual", "predicted", "confidence"],
               ([test_index[i], card.classes[a], card.classes[p], f"{c:.6f}"]
-               for i, (a, p, c) in enumerate(zip(result.labels, result.predicted, result.confidence))))
+               for i, (a, p, c) in enumerate(zip(result.labels, result.predicted, result.confidence, strict=True))))
     per_class = result.per_class()
     write_csv(files.per_class, list(per_class[0]), (row.values() for row in per_class))
     save_figure(confusion_figure(result.confusion, card.classes,

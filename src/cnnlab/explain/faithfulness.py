@@ -107,7 +107,7 @@ def rank_correlations(maps: torch.Tensor, other: torch.Tensor) -> np.ndarray:
     """Per image: Spearman's rank correlation of |map| against |other map| (the
     absolute value, as Adebayo et al.: a map that only flips sign has not changed)."""
     result = []
-    for a, b in zip(maps.abs().flatten(1).cpu().numpy(), other.abs().flatten(1).cpu().numpy()):
+    for a, b in zip(maps.abs().flatten(1).cpu().numpy(), other.abs().flatten(1).cpu().numpy(), strict=True):
         if np.ptp(a) == 0 or np.ptp(b) == 0:  # a constant map has no order
             result.append(1.0 if np.array_equal(a, b) else 0.0)
         else:

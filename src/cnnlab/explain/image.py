@@ -25,8 +25,8 @@ from cnnlab.explain.methods import saliency_maps
 from cnnlab.explain.registry import MapSettings
 from cnnlab.figures.saliency import heatmap_rgb, overlay_rgb
 from cnnlab.io import atomic_write
-from cnnlab.params import SaliencyParams
 from cnnlab.layout import TrainedModel
+from cnnlab.params import SaliencyParams
 from cnnlab.runtime.checkpoint import load_checkpoint
 
 IMAGENET_PREFIX = "imagenet:"
@@ -50,8 +50,8 @@ def load_explainable(spec: str, device: torch.device) -> Explainable:
         return Explainable(c.model.to(device), c.categories, Normalizer(c.mean, c.std, device), c.input_size, 3)
     files = TrainedModel(Path(spec))
     if not files.weights.is_file():
-        raise UserError(f"--model {spec}: no trained model there ({files.weights.name} and {files.card.name}, written by "
-                        f"train@V). Give models/VARIANT after dvc repro, or imagenet:mobilenet_v2.")
+        raise UserError(f"--model {spec}: no trained model there ({files.weights.name} and {files.card.name}, "
+                        f"written by train@V). Give models/VARIANT after dvc repro, or imagenet:mobilenet_v2.")
     model, card = load_checkpoint(files.dir, device)
     return Explainable(model, card.classes, Normalizer(card.mean, card.std, device), card.image_size,
                        card.in_channels)
@@ -119,10 +119,10 @@ def explain_files(paths: list[Path], model_spec: str, method: str = "gradcam", t
     maps = saliency_maps(method, ex.model, x, targets.to(dev), settings).cpu().numpy()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, (path, name) in enumerate(zip(paths, output_names(paths))):
+    for i, (path, name) in enumerate(zip(paths, output_names(paths), strict=True)):
         best = probs[i].topk(min(top, len(ex.classes)))
         print(f"{path}:")
-        for p, c in zip(best.values.tolist(), best.indices.tolist()):
+        for p, c in zip(best.values.tolist(), best.indices.tolist(), strict=True):
             print(f"  {p:7.2%}  {ex.classes[c]}")
         label = ex.classes[int(targets[i])]
         print(f"  {method} map for '{label}' (p={probs[i, targets[i]]:.2%})")

@@ -11,7 +11,7 @@ gradients left in `.grad`.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from torch import nn
 

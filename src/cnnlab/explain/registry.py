@@ -46,9 +46,11 @@ METHODS = "cnnlab.explain.methods"
 SALIENCY: dict[str, SaliencyMethod] = {
     "occlusion": SaliencyMethod(f"{METHODS}:occlusion",
                                 "the target's drop when a square is occluded (Captum's Occlusion)"),
-    "gradcam": SaliencyMethod(f"{METHODS}:gradcam", "Grad-CAM at saliency.target_layer (default: the last convolution)",
+    "gradcam": SaliencyMethod(f"{METHODS}:gradcam",
+                              "Grad-CAM at saliency.target_layer (default: the last convolution)",
                               needs=frozenset({CONVOLUTIONS})),
-    "gradcam_plus_plus": SaliencyMethod(f"{METHODS}:gradcam_plus_plus", "Grad-CAM++: Grad-CAM with higher-order weights",
+    "gradcam_plus_plus": SaliencyMethod(f"{METHODS}:gradcam_plus_plus",
+                                        "Grad-CAM++: Grad-CAM with higher-order weights",
                                         needs=frozenset({CONVOLUTIONS})),
     "cam": SaliencyMethod(f"{METHODS}:cam", "class activation map of a global-average-pool + linear head",
                           needs=frozenset({CAM_HEAD})),

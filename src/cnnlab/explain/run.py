@@ -52,7 +52,7 @@ def explain_variant(params: Params, name: str) -> dict:
 
     predicted = probs.argmax(1)
     row_titles = [f"true {classes[t]}\npred {classes[q]} (p={probs[i, q]:.2f})"
-                  for i, (t, q) in enumerate(zip(labels.tolist(), predicted.tolist()))]
+                  for i, (t, q) in enumerate(zip(labels.tolist(), predicted.tolist(), strict=True))]
 
     files = layout.tested(name)
 

@@ -7,8 +7,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlab.explain.faithfulness import (RANDOMISATION_MAX_CORRELATION, deletion_insertion, pointing_hits,
-                                         rank_correlations, reinitialised)
+from cnnlab.explain.faithfulness import (
+    RANDOMISATION_MAX_CORRELATION,
+    deletion_insertion,
+    pointing_hits,
+    rank_correlations,
+    reinitialised,
+)
 from cnnlab.explain.methods import saliency_maps
 from cnnlab.explain.registry import REFERENCE_METHODS, MapSettings
 

@@ -10,7 +10,6 @@ GAP unchanged.
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

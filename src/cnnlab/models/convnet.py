@@ -9,7 +9,6 @@ Caltech-256 experiments and the ladder share one implementation.
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
@@ -25,7 +24,7 @@ class ConvNet(nn.Module):
         require_poolable(image_size, len(args.channels), "the model")
         layers: list[nn.Module] = []
         width = in_channels
-        for stage, out in enumerate(args.channels):
+        for out in args.channels:
             for _ in range(args.convs_per_stage):
                 layers.append(nn.Conv2d(width, out, args.kernel_size, padding="same",
                                         bias=not args.batch_norm))

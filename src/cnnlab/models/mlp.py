@@ -7,7 +7,6 @@ the block's input (through a linear bridge where the widths differ), then ReLU.
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

@@ -11,13 +11,23 @@ own, one entry here (and its module in build.py's import list; a test checks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from cnnlab.errors import UserError
-from cnnlab.models.settings import (CamCNNArgs, ConvNetArgs, ImprovedCNNArgs, MLPArgs, MyCNNArgs, ResNetArgs,
-                                    SkipMLPArgs, TransferArgs, check_transfer)
+from cnnlab.models.settings import (
+    CamCNNArgs,
+    ConvNetArgs,
+    ImprovedCNNArgs,
+    MLPArgs,
+    MyCNNArgs,
+    ResNetArgs,
+    SkipMLPArgs,
+    TransferArgs,
+    check_transfer,
+)
 from cnnlab.schema import build
 
 # What the saliency methods may need of a model (explain/registry.py's words; a test

@@ -9,7 +9,6 @@ image 2x2 before the last block.
 
 from __future__ import annotations
 
-
 from torch import nn
 
 from cnnlab.models.settings import ResNetArgs

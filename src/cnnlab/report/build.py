@@ -72,7 +72,7 @@ def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], 
 
 def each_seed(r: VariantResult, estimate: Estimate, outliers: dict[int, str]) -> str:
     return ", ".join(f"{100 * a:.2f} ({run['epochs_trained']})" + (" OUTLIER" if i in outliers else "")
-                     for i, (a, run) in enumerate(zip(estimate.per_seed, r.seed_runs)))
+                     for i, (a, run) in enumerate(zip(estimate.per_seed, r.seed_runs, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def far_seeds(params: Params, r: VariantResult, test: tuple[float, ...], val_ima
     far_val = outlying_seeds(val, sampling_sd(val, val_images))
     cap = params.variant(r.name).train.epochs
     found = {}
-    for i, (seed, run) in enumerate(zip(params.seeds, r.seed_runs)):
+    for i, (seed, run) in enumerate(zip(params.seeds, r.seed_runs, strict=True)):
         if far_test[i]:
             found[i] = f"seed {seed}: test {100 * test[i]:.1f}% against a median of {100 * np.median(test):.1f}%"
         elif far_val[i] and val[i] < np.median(val) and run["epochs_trained"] < cap:
@@ -240,8 +240,8 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         Text(f"Dataset: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
              f"pixels, {meta['channels']} channel(s), {len(meta['classes'])} classes. Split (seed "
              f"{params.split_seed()}{SPLIT_PER_SEED if params.split.per_seed else ''}): "
-             f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test. Best test accuracy: {best.name} "
-             f"({best.test['test_accuracy']:.2%})."),
+             f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test. "
+             f"Best test accuracy: {best.name} ({best.test['test_accuracy']:.2%})."),
         *data_warnings(),
         Heading("Variants"),
         summary_table(results, intervals, flags),
@@ -285,7 +285,8 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         blocks += [
             Image(linked(tested.confusion), f"{r.name}: confusion matrix on the test set"),
             Image(linked(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
-            Image(linked(tested.saliency_figure("methods")), f"{r.name}: saliency methods side by side, per-class sample"),
+            Image(linked(tested.saliency_figure("methods")),
+                  f"{r.name}: saliency methods side by side, per-class sample"),
             Image(linked(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
         ]
         if tested.saliency_figure("mistakes").exists():

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Image:
     caption: str
 
 
-Block = Union[Heading, Text, Table, Image]
+Block = Heading | Text | Table | Image
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:

@@ -15,6 +15,7 @@ from cnnlab.models.build import build_model
 from cnnlab.models.registry import ModelSpec, parse_model_spec
 from cnnlab.weights import load_state_dict
 
+
 @dataclass(frozen=True)
 class ModelCard:
     model: dict  # the `model:` block: name + arguments

@@ -4,7 +4,7 @@ training and evaluation share."""
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,8 +17,7 @@ from tqdm.auto import tqdm
 from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
 from cnnlab.params import TrainParams
-from cnnlab.runtime.inference import (as_input, device_of, loss_and_accuracy, memory_format,
-                                        precision_context, predict)
+from cnnlab.runtime.inference import as_input, device_of, loss_and_accuracy, memory_format, precision_context, predict
 from cnnlab.train.optim import Schedule, make_optimizer
 from cnnlab.train.resume import ResumeStore
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ class RangeTest:
     diverged: bool  # stopped early because the loss blew up
 
     def rows(self) -> Iterator[tuple[float, float, float]]:
-        return zip(self.lrs, self.losses, self.smoothed)
+        return zip(self.lrs, self.losses, self.smoothed, strict=True)
 
 
 def steepest_descent(lrs: list[float], smoothed: list[float]) -> float:

@@ -27,6 +27,7 @@ from cnnlab.train.lr_find import lr_range_test
 from cnnlab.train.record import summary_lines, training_record, write_record
 from cnnlab.train.resume import ResumeStore, fingerprint
 
+
 @dataclass
 class Setup:
     """What training and the LR range test of one variant start from."""
