@@ -13,6 +13,7 @@ the test budget; the real `dvc exp run` is what tests/test_pipeline_e2e.py runs.
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import runpy
@@ -186,8 +187,10 @@ def stand_in_weights(params: dict, torch_home: Path) -> None:
 
 # --- the run ---------------------------------------------------------------------------------------
 
-def run_stages(repo: Path) -> list[str]:
+def run_stages(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every stage of the resolved dvc.yaml, in DVC's order, each command as written."""
+    # A stage ends its process with os._exit once its work is done; in this one it ends the stage.
+    monkeypatch.setattr(os, "_exit", lambda code: (_ for _ in ()).throw(SystemExit(code)))
     import networkx as nx
     from dvc.repo import Repo
 
@@ -225,7 +228,7 @@ def test_each_readme_experiment_line_runs_as_written(line, tmp_path, monkeypatch
     STAND_INS[params["data"]["dataset"]](repo / params["data"]["download_dir"], monkeypatch)
     stand_in_weights(params, tmp_path / "torch")
 
-    stages = run_stages(repo)
+    stages = run_stages(repo, monkeypatch)
 
     assert "report" in stages and all(f"saliency@{v}" in stages for v in params["active"])
     summary = yaml.safe_load((repo / "reports" / "summary.json").read_text())
