@@ -12,6 +12,7 @@ import json
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -153,12 +154,19 @@ def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):
         v = run.data.tags["variant"]
         test = read_json(repo / f"reports/variants/{v}/metrics.json")
         assert run.data.metrics["test_accuracy"] == pytest.approx(test["test_accuracy"])
+        with (repo / f"reports/variants/{v}/per_class.csv").open() as f:
+            per_class = list(csv.DictReader(f))
+        for row in per_class:
+            assert run.data.metrics[f"test_recall/{row['class']}"] == pytest.approx(float(row["recall"]))
         assert run.data.params["train.optimizer"] == "adam"
         assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) == EPOCHS
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         artifacts |= {a.path for d in ("model", "results") for a in client.list_artifacts(run.info.run_id, d)}
-        assert {"history.csv", "curves.png", "model/model.pt", "results/methods.png",
-                "results/misclassified.png", "results/confusion.png"} <= artifacts
+        assert {"history.csv", "curves.png", "results/methods.png", "results/misclassified.png",
+                "results/confusion.png", "results/per_class.csv"} <= artifacts
+        (model,) = client.search_logged_models([experiment.experiment_id],
+                                               filter_string=f"source_run_id = '{run.info.run_id}'")
+        assert model.name == "model"  # the pyfunc model, loaded and predicting in the server test below
 
 
 def free_port() -> int:
@@ -189,9 +197,48 @@ def test_the_mlflow_ui_server_opens_the_store(repo):
                 time.sleep(1)
         names = sorted(r["info"]["run_name"] for r in runs)
         assert names == sorted(VARIANTS)
+        base = f"http://127.0.0.1:{port}"
+        for run in runs:  # what the REST API says of each run: params, per-epoch and test metrics
+            params = {p["key"]: p["value"] for p in run["data"]["params"]}
+            metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+            v = run["info"]["run_name"]
+            assert params["train.optimizer"] == "adam" and params["variant"] == v
+            test = read_json(repo / f"reports/variants/{v}/metrics.json")
+            assert metrics["test_accuracy"] == pytest.approx(test["test_accuracy"])
+            with urllib.request.urlopen(f"{base}/api/2.0/mlflow/metrics/get-history?run_id="
+                                        f"{run['info']['run_id']}&metric_key=val_accuracy", timeout=10) as response:
+                history = json.load(response)["metrics"]
+            assert sorted(m["step"] for m in history) == list(range(1, EPOCHS + 1))
+        loaded_back_through(base, repo)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def loaded_back_through(server: str, repo: Path) -> None:
+    """The registered best model, loaded by its registry name through the server, predicts
+    what evaluate@V predicted, from uint8 images as data/raw holds them."""
+    code = f"""
+import csv, json, sys
+import mlflow, numpy as np
+mlflow.set_tracking_uri("{server}")
+version = max(mlflow.MlflowClient().search_model_versions("name='cnnlab'"), key=lambda v: int(v.version))
+model = mlflow.pyfunc.load_model(f"models:/cnnlab/{{version.version}}")
+run = mlflow.get_run(version.run_id)
+rows = list(csv.DictReader(open(f"reports/variants/{{run.data.tags['variant']}}/predictions.csv")))[:64]
+images = np.load("data/raw/images.npy", mmap_mode="r")[[int(r["index"]) for r in rows]]
+probabilities = model.predict(np.ascontiguousarray(images))
+classes = json.load(open("data/raw/meta.json"))["classes"]
+print(json.dumps({{"variant": run.data.tags["variant"], "shape": list(probabilities.shape),
+                  "sums": probabilities.sum(1).tolist(),
+                  "agree": [classes[int(p)] == r["predicted"] for p, r in zip(probabilities.argmax(1), rows)]}}))
+"""
+    result = json.loads(sh(repo, sys.executable, "-c", code).strip().splitlines()[-1])
+    best = max(VARIANTS, key=lambda v: read_json(repo / f"reports/variants/{v}/metrics.json")["test_accuracy"])
+    assert result["variant"] == best
+    assert result["shape"] == [64, len(read_json(repo / "data/raw/meta.json")["classes"])]
+    assert result["sums"] == pytest.approx([1.0] * 64, abs=1e-5)
+    assert all(result["agree"])
 
 
 def test_dvc_metrics_show_lists_every_variant(repo):

@@ -61,6 +61,8 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         write_json(run / "train" / "timing.json", {"train_seconds": 3.5})
         write_json(run / "train" / "metrics.json", read_json(mdir / "metrics.json"))  # repeat@V-42 copies it
         write_json(rdir / "misclassified.json", {"misclassified": 2, "misclassified_fraction": 0.4})
+        write_csv(rdir / "per_class.csv", ["class", "precision", "recall", "f1", "support"],
+                  [[c, acc, acc, acc, TEST_IMAGES // 3] for c in ("a", "b", "c")])
         row = {"deletion_auc": 0.125, "insertion_auc": 0.75, "randomisation_rank_correlation": 0.1,
                "passes_randomisation": True, "reference": False}
         write_json(rdir / "saliency_metrics.json", {

@@ -65,8 +65,10 @@ def _mlflow():
 
     import mlflow
 
-    # Alembic's migration chatter on a new store is noise in a pipeline log.
+    # Alembic's migration chatter on a new store, and progress bars of local file copies,
+    # are noise in a pipeline log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(tracking_uri())
     with store_lock():
         if mlflow.get_experiment_by_name(EXPERIMENT) is None:
@@ -118,6 +120,26 @@ def _exists(mlflow: Any, run_id: str) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any lookup failure means the same here
         return False
+
+
+REGISTERED_MODEL = "cnnlab"  # the model registry's name for each report's best variant
+
+
+def register_model(run_file: Path, description: str) -> str | None:
+    """Register the pyfunc model of the run that run_file keeps as a new version of
+    REGISTERED_MODEL; its version, or None when the store lacks the run or its model."""
+    run_id = read_json(run_file)["run_id"] if run_file.exists() else None
+    mlflow = _mlflow()
+    if run_id is None or not _exists(mlflow, run_id):
+        return None
+    # MLflow 3 keeps a run's models as logged models of their own, linked to the run.
+    logged = mlflow.search_logged_models(filter_string=f"source_run_id = '{run_id}' AND name = 'model'",
+                                         output_format="list")
+    if not logged:
+        return None
+    version = mlflow.register_model(logged[0].model_uri, REGISTERED_MODEL)
+    mlflow.MlflowClient().update_model_version(REGISTERED_MODEL, version.version, description)
+    return str(version.version)
 
 
 def log_results(run_file: Path, metrics: dict[str, float], files: list[Path]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,6 +304,10 @@ def publish(r: VariantResult) -> None:
     metrics["test_misclassified"] = r.misclassified["misclassified"]
     for method, m in r.saliency["methods"].items():
         metrics.update({f"saliency_{method}_{k}": v for k, v in m.items() if k.endswith(("auc", "correlation"))})
+    with tested.per_class.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):  # per class: test_recall/<class>, test_f1/<class>
+            name = re.sub(r"[^\w\-. ]", "_", row["class"])  # the characters MLflow allows in a metric name
+            metrics.update({f"test_{k}/{name}": float(row[k]) for k in ("precision", "recall", "f1")})
     files = [tested.confusion, tested.per_class, tested.misclassified, tested.saliency_figure("methods")]
     tracking.log_results(layout.trained(r.name).mlflow_run, metrics, files)
 
@@ -325,6 +330,12 @@ def build_report(params: Params) -> Path:
     write_text(layout.REPORT.html, to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
         publish(r)
+    best = max(results, key=lambda r: r.test["test_accuracy"])
+    version = tracking.register_model(layout.trained(best.name).mlflow_run,
+                                      f"{best.name}: test accuracy {best.test['test_accuracy']:.4f} on "
+                                      f"{params.data.dataset}")
+    if version is not None:
+        print(f"report: best variant {best.name} registered in MLflow as models:/{tracking.REGISTERED_MODEL}/{version}")
     for line in flag_lines(flags):
         print(f"report: {line}")
     print(f"report: {layout.REPORT.html} ({len(results)} variants)")
