@@ -11,7 +11,6 @@ torch.load(weights_only=True), so it needs cnnlab installed where it loads:
 
 from __future__ import annotations
 
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -23,7 +22,8 @@ WEIGHTS, CARD = "weights", "card"  # the names of the two files among the model'
 
 
 class TrainedClassifier(PythonModel):
-    # No type hints on these two: MLflow reads predict's as an input schema of its own.
+    # No type hints on these two: MLflow would read predict's as an input schema of its own
+    # (the signature logged with the model is the schema). It says so once per process.
     def load_context(self, context):
         import torch
 
@@ -60,14 +60,11 @@ def log_model(weights: Path, card: Path, example: np.ndarray) -> None:
     from mlflow.models import infer_signature
 
     probabilities = classifier(str(weights), str(card)).predict(None, example)
-    with warnings.catch_warnings():
-        # MLflow asks for type hints on predict; the signature below is the schema.
-        warnings.filterwarnings("ignore", message=".*[Tt]ype hint.*", category=UserWarning)
-        mlflow.pyfunc.log_model(
-            name="model", python_model=__file__, artifacts={WEIGHTS: str(weights), CARD: str(card)},
-            signature=infer_signature(example, probabilities), input_example=example,
-            # Given, not inferred: MLflow would otherwise load the model in a subprocess to find them.
-            pip_requirements=[f"{package}=={version(package)}" for package in ("cnnlab", "torch", "mlflow", "numpy")])
+    mlflow.pyfunc.log_model(
+        name="model", python_model=__file__, artifacts={WEIGHTS: str(weights), CARD: str(card)},
+        signature=infer_signature(example, probabilities), input_example=example,
+        # Given, not inferred: MLflow would otherwise load the model in a subprocess to find them.
+        pip_requirements=[f"{package}=={version(package)}" for package in ("cnnlab", "torch", "mlflow", "numpy")])
 
 
 def classifier(weights: str, card: str) -> TrainedClassifier:
