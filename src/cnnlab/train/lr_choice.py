@@ -1,7 +1,7 @@
 """lr_find@V: the learning rate a variant trains with.
 
 Only `lr: auto` runs the LR range test; any other lr is passed on as written, without
-importing torch, so the stage costs a second rather than a training start-up.
+importing torch, so the stage takes a fraction of a second rather than a training start-up.
 """
 
 from __future__ import annotations
