@@ -129,7 +129,7 @@ def test_report_names_every_variant_and_embeds_its_pictures(repo):
     md = (repo / "reports/report.md").read_text()
     html = (repo / "reports/report.html").read_text()
     for v in VARIANTS:
-        assert f"| {v} |" in md and f"<h2>{v}</h2>" in html
+        assert f"| {v} |" in md and f'<h2 id="{v}">{v}</h2>' in html
     mistakes = sum((repo / f"reports/variants/{v}/saliency/mistakes.png").exists() for v in VARIANTS)
     assert html.count("data:image/png;base64,") == 2 + 4 * len(VARIANTS) + mistakes
     assert "| baseline | occlusion |" in md and "reference (ignores the model)" in md
@@ -141,6 +141,47 @@ def test_report_names_every_variant_and_embeds_its_pictures(repo):
         row = next(line for line in section.splitlines() if line.startswith(f"| {claim.claim} |"))
         assert row.split(" | ")[-3] in ("too few seeds", "not run"), row  # one seed judges nothing
     assert "judged on digits, not cifar10" in section
+
+
+def test_the_report_renders_in_a_real_browser_on_a_laptop_and_a_phone(repo, tmp_path):
+    """reports/report.html in headless Chromium: no console errors, every picture decodes,
+    the contents' links land on their sections, no sideways page scroll at 1280 or 400 px,
+    and the page is not blank (the screenshots stay in tmp_path)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import FLAGS, chromium
+
+    executable = chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+        try:
+            for width in (1280, 400):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                errors: list[str] = []
+                page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.goto((repo / "reports" / "report.html").as_uri(), wait_until="load")
+                assert errors == [], errors
+                images = page.eval_on_selector_all(
+                    "img", "all => all.map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt])")
+                assert len(images) >= 2 + 4 * len(VARIANTS)
+                assert all(done and w > 0 and h > 0 for done, w, h, _ in images), images
+                overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+                targets = page.eval_on_selector_all('nav a[href^="#"]', "all => all.map(a => a.hash.slice(1))")
+                assert set(VARIANTS) <= set(targets)
+                assert page.evaluate("ids => ids.filter(id => !document.getElementById(id))", targets) == []
+                page.click(f'nav a[href="#{VARIANTS[-1]}"]')
+                top = page.evaluate(f"document.getElementById('{VARIANTS[-1]}').getBoundingClientRect().top")
+                assert abs(top) < 5 and page.evaluate("window.scrollY") > 0  # the link scrolled to its section
+                page.evaluate("window.scrollTo(0, 0)")
+                shot = tmp_path / f"report-{width}px.png"
+                page.screenshot(path=str(shot))
+                pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
+                assert pixels.shape[1] == width and pixels.std() > 20, pixels.std()  # text and pictures, not blank
+                page.close()
+        finally:
+            browser.close()
 
 
 def test_mlflow_holds_one_run_per_variant_with_its_metrics(repo):

@@ -23,9 +23,24 @@ def test_markdown_and_html_render_the_same_blocks(tmp_path):
     assert md.startswith("# Title\n\na < b\n\n| x | y\\|z |\n|---|---|\n| 1 | 2 |")
     assert "![cap](pic.png)" in md
     html = to_html(blocks, tmp_path, "T")
-    assert "<h1>Title</h1>" in html and "<p>a &lt; b</p>" in html and "<td>2</td>" in html
+    assert '<h1 id="title">Title</h1>' in html and "<p>a &lt; b</p>" in html and '<td class="num">2</td>' in html
+    assert "<nav" not in html  # no table of contents without sections
     embedded = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     assert base64.b64decode(embedded) == png.read_bytes()
+
+
+def test_headings_get_githubs_anchors_and_a_table_of_contents_links_them():
+    blocks = [Heading("Report", 1), Heading("Does it hold up?"), Heading("baseline"), Heading("Saliency", 3),
+              Heading("baseline"), Table(["variant", "acc", "note"], [["baseline", "0.9806 [0.9603, 0.9921]", "ok 2"]])]
+    md = to_markdown(blocks)
+    assert ("- [Does it hold up?](#does-it-hold-up)\n- [baseline](#baseline)\n  - [Saliency](#saliency)\n"
+            "- [baseline](#baseline-1)") in md
+    html = to_html(blocks, Path("."), "T")
+    ids = re.findall(r'<h\d id="([^"]+)"', html)
+    assert ids == ["report", "does-it-hold-up", "baseline", "saliency", "baseline-1"]
+    assert re.findall(r'<a href="#([^"]+)"', html) == ids[1:]
+    # numbers (with an interval) right-aligned, names and prose left-aligned
+    assert '<td>baseline</td><td class="num">0.9806 [0.9603, 0.9921]</td><td>ok 2</td>' in html
 
 
 TEST_IMAGES = 200
@@ -116,7 +131,7 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert "Data: skipped" not in md  # nothing was skipped
     for name in ("baseline", "small_filters"):
         assert f"## {name}" in md and f"variants/{name}/saliency/methods.png" in md
-        assert f"<h2>{name}</h2>" in html
+        assert f'<h2 id="{name}">{name}</h2>' in html
     assert "## dropout_all" not in md and "| dropout_all |" not in md  # only what is active
     # self-contained: every image inline, nothing fetched from elsewhere
     assert html.count("data:image/png;base64,") == 2 + 4 * 2
