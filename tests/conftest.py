@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -15,6 +16,14 @@ from cnnlab.data.canonical import ImageSet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+def unavailable(message: str) -> NoReturn:
+    """A tool a test needs is missing: a failure under CI (which must run every test), else a
+    skip whose reason says how to get it."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -114,6 +114,12 @@ def start_run(variant: str, params: dict[str, Any], run_file: Path, resume_run: 
         yield Run(mlflow, run.info.run_id)
 
 
+def _recorded_run(mlflow: Any, run_file: Path) -> str | None:
+    """The id run_file keeps, when the store still has that run."""
+    run_id = read_json(run_file)["run_id"] if run_file.exists() else None
+    return run_id if run_id is not None and _exists(mlflow, run_id) else None
+
+
 def _exists(mlflow: Any, run_id: str) -> bool:
     try:
         mlflow.get_run(run_id)
@@ -128,9 +134,9 @@ REGISTERED_MODEL = "cnnlab"  # the model registry's name for each report's best 
 def register_model(run_file: Path, description: str) -> str | None:
     """Register the pyfunc model of the run that run_file keeps as a new version of
     REGISTERED_MODEL; its version, or None when the store lacks the run or its model."""
-    run_id = read_json(run_file)["run_id"] if run_file.exists() else None
     mlflow = _mlflow()
-    if run_id is None or not _exists(mlflow, run_id):
+    run_id = _recorded_run(mlflow, run_file)
+    if run_id is None:
         return None
     # MLflow 3 keeps a run's models as logged models of their own, linked to the run.
     logged = mlflow.search_logged_models(filter_string=f"source_run_id = '{run_id}' AND name = 'model'",
@@ -149,9 +155,9 @@ def log_results(run_file: Path, metrics: dict[str, float], files: list[Path]) ->
     deleted, or MLFLOW_TRACKING_URI now points elsewhere): tracking is a record,
     not a reason to fail the pipeline.
     """
-    run_id = read_json(run_file)["run_id"] if run_file.exists() else None
     mlflow = _mlflow()
-    if run_id is None or not _exists(mlflow, run_id):
+    run_id = _recorded_run(mlflow, run_file)
+    if run_id is None:
         print(f"warning: the MLflow run of {run_file.parent} is not in {tracking_uri()}; its test results "
               f"are not logged there. Re-run training (dvc repro -f train@{run_file.parent.name}) "
               f"to record a fresh run.", file=sys.stderr)

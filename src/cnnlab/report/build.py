@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +35,23 @@ class VariantResult:
     saliency: dict
     history: dict[str, list[float]]
     seed_runs: list[dict]  # every training seed's metrics.json (runs/V/S/train), the first included
+    per_class: list[dict[str, str]] = field(default_factory=list)  # evaluate@V's per_class.csv rows
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(path)
     return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
 
 
 def collect(params: Params, name: str) -> VariantResult:
     model, tested = layout.trained(name), layout.tested(name)
     needed = [model.metrics, model.timing, model.history, tested.metrics, tested.misclassified_metrics,
-              tested.saliency_metrics]
+              tested.saliency_metrics, tested.per_class]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         raise UserError(f"results of variant '{name}' are incomplete (missing {', '.join(missing)}); "
@@ -55,7 +60,12 @@ def collect(params: Params, name: str) -> VariantResult:
                                           f"repeat@{name}-{seed}")) for seed in params.seeds]
     return VariantResult(name, params.variant(name).train.description, read_json(needed[0]),
                          read_json(needed[1]), read_json(needed[3]), read_json(needed[4]),
-                         read_json(needed[5]), read_history(needed[2]), seed_runs)
+                         read_json(needed[5]), read_history(needed[2]), seed_runs, read_rows(needed[6]))
+
+
+def best_variant(results: list[VariantResult]) -> VariantResult:
+    """The variant with the best test accuracy (the first of a tie)."""
+    return max(results, key=lambda r: r.test["test_accuracy"])
 
 
 def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: Flags) -> Table:
@@ -235,7 +245,7 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
     """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / META)
-    best = max(results, key=lambda r: r.test["test_accuracy"])
+    best = best_variant(results)
     blocks: list[Block] = [
         Heading(TITLE, 1),
         Text(f"Dataset: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
@@ -304,10 +314,9 @@ def publish(r: VariantResult) -> None:
     metrics["test_misclassified"] = r.misclassified["misclassified"]
     for method, m in r.saliency["methods"].items():
         metrics.update({f"saliency_{method}_{k}": v for k, v in m.items() if k.endswith(("auc", "correlation"))})
-    with tested.per_class.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):  # per class: test_recall/<class>, test_f1/<class>
-            name = re.sub(r"[^\w\-. ]", "_", row["class"])  # the characters MLflow allows in a metric name
-            metrics.update({f"test_{k}/{name}": float(row[k]) for k in ("precision", "recall", "f1")})
+    for row in r.per_class:  # per class: test_recall/<class>, test_f1/<class>
+        name = re.sub(r"[^\w\-. ]", "_", row["class"])  # the characters MLflow allows in a metric name
+        metrics.update({f"test_{k}/{name}": float(row[k]) for k in ("precision", "recall", "f1")})
     files = [tested.confusion, tested.per_class, tested.misclassified, tested.saliency_figure("methods")]
     tracking.log_results(layout.trained(r.name).mlflow_run, metrics, files)
 
@@ -330,7 +339,7 @@ def build_report(params: Params) -> Path:
     write_text(layout.REPORT.html, to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
         publish(r)
-    best = max(results, key=lambda r: r.test["test_accuracy"])
+    best = best_variant(results)
     version = tracking.register_model(layout.trained(best.name).mlflow_run,
                                       f"{best.name}: test accuracy {best.test['test_accuracy']:.4f} on "
                                       f"{params.data.dataset}")

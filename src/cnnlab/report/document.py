@@ -57,20 +57,19 @@ def anchors(blocks: Sequence[Block]) -> dict[int, str]:
     return out
 
 
-def contents(blocks: Sequence[Block]) -> list[tuple[int, str, str]]:
+def contents(blocks: Sequence[Block], ids: dict[int, str]) -> list[tuple[int, str, str]]:
     """(level, text, anchor) of every heading below the title: the table of contents."""
-    ids = anchors(blocks)
     return [(b.level, b.text, ids[i]) for i, b in enumerate(blocks) if isinstance(b, Heading) and b.level > 1]
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
     out: list[str] = []
+    toc = contents(blocks, anchors(blocks))
     for b in blocks:
         if isinstance(b, Heading):
             out.append(f"{'#' * b.level} {b.text}")
-            if b.level == 1 and contents(blocks):
-                out.append("\n".join(f"{'  ' * (level - 2)}- [{text}](#{anchor})"
-                                     for level, text, anchor in contents(blocks)))
+            if b.level == 1 and toc:
+                out.append("\n".join(f"{'  ' * (level - 2)}- [{text}](#{anchor})" for level, text, anchor in toc))
         elif isinstance(b, Text):
             out.append(b.text)
         elif isinstance(b, Table):
@@ -103,12 +102,13 @@ def cell(value: object) -> str:
 def to_html(blocks: Sequence[Block], base: Path, title: str) -> str:
     esc = html.escape
     ids = anchors(blocks)
+    toc = contents(blocks, ids)
     body: list[str] = []
     for i, b in enumerate(blocks):
         if isinstance(b, Heading):
             body.append(f'<h{b.level} id="{ids[i]}">{esc(b.text)}</h{b.level}>')
-            if b.level == 1 and contents(blocks):
-                body.append(toc_html(contents(blocks)))
+            if b.level == 1 and toc:
+                body.append(toc_html(toc))
         elif isinstance(b, Text):
             body.append(f"<p>{esc(b.text)}</p>")
         elif isinstance(b, Table):

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlab import layout, serving, tracking
+from cnnlab import layout, tracking
 from cnnlab.data.canonical import LABELS, META
 from cnnlab.data.loader import BatchLoader, TensorBatches
 from cnnlab.data.prepared import Prepared, load_prepared
@@ -179,6 +179,8 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
         for path in (files.history, files.curves):
             run.log_artifact(path)
         example = data.images[torch.as_tensor(s.prepared.split["val"][:2])].numpy()
+        from cnnlab import serving  # MLflow's pyfunc: only where a model is logged
+
         serving.log_model(files.weights, files.card, example)  # into the run open here
         if layout.lr_find(name).plot.exists():
             run.log_artifact(layout.lr_find(name).plot)
