@@ -230,3 +230,34 @@ def test_a_folder_of_cifar10_is_recognised_by_its_classes():
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     assert dataset_name("folder", classes) == "cifar10"
     assert dataset_name("folder", ["a", "b"]) == "folder" and dataset_name("digits", classes) == "digits"
+
+
+def test_every_family_names_variants_of_params_and_every_claim_answers_one(repo_params):
+    from cnnlab.compare.claims import load_claims_file
+
+    loaded = load_claims_file(ROOT / "claims.yaml")
+    families = {f.id: f for f in loaded.families}
+    assert {"ladder", "optimizers", "resnet", "mlps", "transfer", "cam"} <= set(families)
+    for f in loaded.families:
+        assert f.question.endswith("?") and set(f.variants) <= set(repo_params.variants), f.id
+    for c in loaded.claims:
+        assert c.family in families and set(c.variants) <= set(families[c.family].variants), c.id
+    assert set(repo_params.active) <= set(families["ladder"].variants)  # the default run has its section
+
+
+def test_a_claim_naming_an_unknown_family_or_variants_outside_it_is_one_clear_error(tmp_path):
+    import yaml
+
+    from cnnlab.compare.claims import load_claims_file
+
+    raw = yaml.safe_load((ROOT / "claims.yaml").read_text())
+    raw["claims"][0]["family"] = "ladders"
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(UserError, match=r"claims\[0\] \(small_filters_beat_baseline\) names family 'ladders', "
+                                        r"which is not under families \(known: ladder, optimizers"):
+        load_claims_file(bad)
+    raw["claims"][0]["family"] = "mlps"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(UserError, match="compares variants outside its family 'mlps'"):
+        load_claims_file(bad)

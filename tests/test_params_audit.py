@@ -17,6 +17,7 @@ import yaml
 from cnnlab.errors import UserError
 from cnnlab.models.registry import MODELS
 from cnnlab.params import (
+    DataOverviewParams,
     DataParams,
     LRFindParams,
     MisclassifiedParams,
@@ -28,7 +29,8 @@ from cnnlab.params import (
 from tests.conftest import ROOT
 
 SECTIONS = {"data": DataParams, "split": SplitParams, "saliency": SaliencyParams,
-            "misclassified": MisclassifiedParams, "lr_find": LRFindParams, "train": TrainParams}
+            "misclassified": MisclassifiedParams,
+            "data_overview": DataOverviewParams, "lr_find": LRFindParams, "train": TrainParams}
 
 
 def raw_params() -> dict:

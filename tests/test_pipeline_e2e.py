@@ -89,7 +89,8 @@ def test_confusion_counts_sum_to_the_test_size(repo):
 
 
 def test_pictures_decode_and_are_not_blank(repo):
-    pictures = [repo / "reports/curves.png", repo / "reports/accuracy.png"] + [
+    pictures = [repo / "reports/curves.png", repo / "reports/accuracy.png", repo / "reports/data/class_counts.png",
+                repo / "reports/data/samples.png", repo / "reports/families/ladder_time_accuracy.png"] + [
         repo / f"reports/variants/{v}/{name}.png" for v in VARIANTS
         for name in ("confusion", "misclassified", "saliency/methods", "saliency/targets",
                      "saliency/sample_occlusion")]
@@ -129,18 +130,22 @@ def test_report_names_every_variant_and_embeds_its_pictures(repo):
     md = (repo / "reports/report.md").read_text()
     html = (repo / "reports/report.html").read_text()
     for v in VARIANTS:
-        assert f"| {v} |" in md and f'<h2 id="{v}">{v}</h2>' in html
+        assert f"| {v} |" in md and f'<details id="variant-{v}">' in html
     mistakes = sum((repo / f"reports/variants/{v}/saliency/mistakes.png").exists() for v in VARIANTS)
-    assert html.count("data:image/png;base64,") == 2 + 4 * len(VARIANTS) + mistakes
+    assert html.count("data:image/png;base64,") == 5 + 4 * len(VARIANTS) + mistakes
     assert "| baseline | occlusion |" in md and "reference (ignores the model)" in md
-    # every original claim, with a verdict on this run or "not run"
+    # where it came from: the commit the pipeline ran at (the lock file was committed after), nothing changed
+    ran_at = sh(repo, "git", "rev-parse", "--short", "HEAD~1").strip()
+    assert (f"Provenance: git commit {ran_at} (no uncommitted code changes); dvc repro (not an experiment). "
+            "Params changed from the commit's params.yaml: none.") in md
+    # every original claim, with a verdict on this run or "not run"; the ladder's in its own section
     from cnnlab.compare.claims import load_claims
 
-    section = md.split("## Does it hold up?")[1].split("\n## ")[0]
     for claim in load_claims(repo / "claims.yaml"):
-        row = next(line for line in section.splitlines() if line.startswith(f"| {claim.claim} |"))
-        assert row.split(" | ")[-3] in ("too few seeds", "not run"), row  # one seed judges nothing
-    assert "judged on digits, not cifar10" in section
+        row = next(line for line in md.splitlines() if line.startswith(f"| {claim.claim} |"))
+        assert re.search(r"\| \*\*(too few seeds|not run)\*\* \[\d+\] \|", row), row  # one seed judges nothing
+    ladder = md.split("## The CIFAR-10 ablation ladder")[1].split("\n## ")[0]
+    assert "| stacked 3x3 filters beat the 5x5 baseline |" in ladder and "judged on digits, not cifar10" in ladder
 
 
 def test_the_report_renders_in_a_real_browser_on_a_laptop_and_a_phone(repo, tmp_path):
@@ -169,11 +174,20 @@ def test_the_report_renders_in_a_real_browser_on_a_laptop_and_a_phone(repo, tmp_
                 overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
                 targets = page.eval_on_selector_all('nav a[href^="#"]', "all => all.map(a => a.hash.slice(1))")
-                assert set(VARIANTS) <= set(targets)
+                assert {"summary", "data", "the-cifar-10-ablation-ladder"} <= set(targets)
                 assert page.evaluate("ids => ids.filter(id => !document.getElementById(id))", targets) == []
-                page.click(f'nav a[href="#{VARIANTS[-1]}"]')
-                top = page.evaluate(f"document.getElementById('{VARIANTS[-1]}').getBoundingClientRect().top")
+                page.click('nav a[href="#the-cifar-10-ablation-ladder"]')
+                top = page.evaluate("document.getElementById('the-cifar-10-ablation-ladder').getBoundingClientRect()"
+                                    ".top")
                 assert abs(top) < 5 and page.evaluate("window.scrollY") > 0  # the link scrolled to its section
+                # a variant's detail opens when clicked, and its pictures then have a size on the page
+                page.click(f"#variant-{VARIANTS[-1]} > summary")
+                shown = page.eval_on_selector_all(f"#variant-{VARIANTS[-1]} img", "all => all.map(i => i.width)")
+                assert shown and min(shown) > 100, shown
+                # the confusion matrices side by side at 1280 px, one below the other at 400 px
+                tops = page.eval_on_selector_all('img[alt$="confusion matrix"]',
+                                                 "all => all.map(i => i.getBoundingClientRect().top)")
+                assert len(tops) == len(VARIANTS) and (len(set(tops)) == 1) == (width == 1280), tops
                 page.evaluate("window.scrollTo(0, 0)")
                 shot = tmp_path / f"report-{width}px.png"
                 page.screenshot(path=str(shot))
@@ -293,6 +307,26 @@ def test_dvc_metrics_show_lists_every_variant(repo):
         assert "test_accuracy" in metrics[f"reports/variants/{v}/metrics.json"]["data"]
 
 
+def test_dvc_plots_show_draws_every_variant_on_one_chart_and_the_data(repo):
+    shown = json.loads(sh(repo, "dvc", "plots", "show", "--json"))["data"]
+    for chart in ("validation accuracy, every variant", "validation loss, every variant"):
+        (plot,) = shown[chart]
+        values = plot["content"]["data"]["values"]
+        assert sorted({row["variant"] for row in values}) == sorted(VARIANTS)
+        assert len(values) == EPOCHS * len(VARIANTS)
+    for v in VARIANTS:  # the confusion template on each variant's predictions
+        (plot,) = shown[f"reports/variants/{v}/predictions.csv"]
+        assert plot["content"]["data"]["values"] and "confusion" in plot["content"]["title"]["text"]
+    (counts,) = shown["reports/data/class_counts.csv"]
+    classes = read_json(repo / "data/raw/meta.json")["classes"]
+    assert sorted(row["class"] for row in counts["content"]["data"]["values"]) == sorted(classes)
+    assert any(key.endswith("samples.png") for key in shown)
+    out = repo.parent / "plots"
+    sh(repo, "dvc", "plots", "show", "-o", str(out))
+    page = (out / "index.html").read_text()
+    assert all(v in page for v in VARIANTS)
+
+
 def test_repro_right_after_a_run_has_nothing_to_do(repo):
     assert json.loads(sh(repo, "dvc", "status", "--json")) == {}
     assert "Data and pipelines are up to date" in sh(repo, "dvc", "repro")
@@ -322,7 +356,11 @@ def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     assert (repo / "models/baseline/lr_find/range_test.png").exists()
     assert read_json(repo / "models/baseline/metrics.json")["lr"] == found["lr"]
     assert {read_json(repo / f"models/{v}/metrics.json")["lr"] for v in VARIANTS[1:]} == {0.02}
-    assert "LR range test" in (repo / "reports/report.md").read_text()
+    md = (repo / "reports/report.md").read_text()
+    assert "LR range test" in md
+    assert re.search(r"Provenance: git commit \w+ \(no uncommitted code changes\); DVC experiment sgd\. Params changed "
+                     r"from the commit's params.yaml: train.lr: 0.001 → 0.02; train.optimizer: adam → sgd; "
+                     r"variants.baseline.lr: \(absent\) → auto\.", md), md[:2000]
     rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     experiments = [e for row in rows for exp in (row.get("experiments") or []) for e in exp["revs"]]
     sgd = next(e for e in experiments if e["name"] == "sgd")
@@ -338,6 +376,14 @@ def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     for v in VARIANTS:
         entry = diff[f"reports/variants/{v}/metrics.json"]["test_accuracy"]
         assert entry["old"] == pytest.approx(adam_acc[v]) and entry["new"] == pytest.approx(sgd_acc[v])
+    # dvc plots diff: the committed run and the experiment on one chart, told apart by revision
+    shown = json.loads(sh(repo, "dvc", "plots", "diff", "--json"))["data"]
+    (chart,) = shown["validation accuracy, every variant"]
+    assert {(row["rev"], row["variant"]) for row in chart["content"]["data"]["values"]} == {
+        (rev, v) for rev in ("HEAD", "workspace") for v in VARIANTS}
+    # dvc exp show --only-changed: the params the experiment changed are columns, the others are not
+    header = sh(repo, "dvc", "exp", "show", "--only-changed", "--csv").splitlines()[0].split(",")
+    assert {"train.optimizer", "train.lr"} <= set(header) and "data.image_size" not in header, header
     # cnnlab compare: the experiment's baseline (in the workspace) against the committed one
     compared = sh(repo, "cnnlab", "compare", "baseline", "baseline@HEAD").splitlines()
     assert compared[0].startswith("baseline ") and compared[1].startswith("baseline@HEAD ")

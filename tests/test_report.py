@@ -10,7 +10,7 @@ from PIL import Image
 from cnnlab import layout
 from cnnlab.io import read_json, write_csv, write_json
 from cnnlab.report.build import build_report
-from cnnlab.report.document import Heading, Table, Text, to_html, to_markdown
+from cnnlab.report.document import Cell, Details, Gallery, Heading, Table, Text, to_html, to_markdown
 from cnnlab.report.document import Image as Img
 from tests.conftest import ROOT
 
@@ -43,6 +43,30 @@ def test_headings_get_githubs_anchors_and_a_table_of_contents_links_them():
     assert '<td>baseline</td><td class="num">0.9806 [0.9603, 0.9921]</td><td>ok 2</td>' in html
 
 
+def test_badges_with_notes_galleries_and_folded_details_render_in_both(tmp_path):
+    png = tmp_path / "pic.png"
+    Image.fromarray(np.full((4, 4, 3), 128, dtype=np.uint8)).save(png)
+    table = Table(["claim", "verdict"], [["a beats b", Cell("reproduced", "t: p = 0.01 < c", "good")],
+                                         ["c beats d", Cell("inconclusive", "t: p = 0.3", "neutral")],
+                                         ["e beats f", Cell("reproduced", "t: p = 0.01 < c", "good")]])
+    blocks = [Heading("T", 1), table, Gallery([Img(Path("pic.png"), "one"), Img(Path("pic.png"), "two")]),
+              Details("more on v", [Text("inside"), Img(Path("pic.png"), "three")], anchor="variant-v")]
+    md = to_markdown(blocks)
+    # a shared note is listed once; the badge in bold, its note by number under the table
+    assert ("| a beats b | **reproduced** [1] |\n| c beats d | **inconclusive** [2] |\n"
+            "| e beats f | **reproduced** [1] |\n\n[1] t: p = 0.01 < c\n\n[2] t: p = 0.3") in md
+    assert "![one](pic.png)\n![two](pic.png)" in md
+    assert ('<details><summary>more on v</summary><a id="variant-v"></a>\n\ninside\n\n![three](pic.png)\n\n'
+            "</details>") in md
+    html = to_html(blocks, tmp_path, "T")
+    assert '<td><span class="badge good tip" title="t: p = 0.01 &lt; c">reproduced</span></td>' in html
+    assert '<details class="notes"><summary>Notes</summary><ol><li>t: p = 0.01 &lt; c</li><li>t: p = 0.3</li>' in html
+    assert re.search(r'<div class="gallery">(<figure><img [^>]+><figcaption>(one|two)</figcaption></figure>){2}</div>',
+                     html)
+    assert re.search(r'<details id="variant-v"><summary>more on v</summary><p>inside</p>\n<figure><img alt="three"',
+                     html)
+
+
 TEST_IMAGES = 200
 
 
@@ -58,6 +82,13 @@ def fake_outputs(root: Path, variants: dict[str, float]) -> None:
         "total": 0, "empty": 0, "not_an_image": 0, "truncated": 0, "too_large": 0}})
     write_json(root / layout.SPLIT, {"train": list(range(20)), "val": list(range(20, 25)),
                                      "test": list(range(25, 30))})
+    overview = root / layout.DATA_OVERVIEW.dir  # data_overview's outputs (tests/test_data_overview.py runs it)
+    overview.mkdir(parents=True)
+    write_json(overview / "overview.json", {"classes": 3, "train_images": 20, "val_images": 5, "test_images": 5,
+                                            "train_smallest_class": 6, "train_largest_class": 7,
+                                            "train_imbalance": 1.1667})
+    for picture in (layout.DATA_OVERVIEW.counts_figure, layout.DATA_OVERVIEW.samples):
+        Image.fromarray(np.full((5, 5, 3), 90, dtype=np.uint8)).save(root / picture)
     for name, acc in variants.items():
         mdir, rdir = root / layout.trained(name).dir, root / layout.tested(name).dir
         write_json(mdir / "metrics.json", {"val_accuracy": acc - 0.01, "best_epoch": 2, "epochs_trained": 3,
@@ -101,7 +132,11 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     build_report(params)
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
-    assert "| baseline | 0.9000 | 0.9100 | 0.9100 [0.8615, 0.9458] | 91.00 (3) | 0.4000 | 1,234 | 3.5 | 2 |" in md
+    # best first, the best marked (a badge in HTML, its note a tooltip and a list under the table)
+    assert ("| small_filters | 0.9500 [0.9100, 0.9758] | 95.00 (3) | 0.9400 | 0.9500 | 0.4000 | 1,234 | 3.5 | 2 | "
+            "**best** [1] |\n| baseline | 0.9100 [0.8615, 0.9458] | 91.00 (3) | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 "
+            "| 2 |  |\n\n[1] best: the best mean test accuracy over seeds") in md
+    assert '<span class="badge good tip" title="best: the best mean test accuracy over seeds">best</span>' in html
     assert "Training seeds: 42. 95% intervals of test accuracy: exact binomial over 200 test images, one seed: " \
            "the test set's sampling error alone (add seeds to see how much a new seed moves a variant; a verdict " \
            "needs 2 or more)." in md
@@ -113,28 +148,42 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert summary["baseline"] == {"test_accuracy_mean": 0.91, "test_accuracy_low": round(exact.low, 6),
                                    "test_accuracy_high": round(exact.high, 6), "seeds": 1}
     assert "under-trained" not in md  # both had their best epoch before the last
-    # every original claim: one seed gives no verdict, only the way it leans
+    # the ladder's section opens with its question and its verdicts; one seed gives no verdict, only the way it
+    # leans; the numbers and the test are in the verdict's note, not in its cell
+    ladder = md.split("## The CIFAR-10 ablation ladder\n\n")[1].split("\n## ")[0]
+    assert ladder.startswith("Question: Does each rung")
     assert ("| stacked 3x3 filters beat the 5x5 baseline | small_filters 73, baseline 69 (validation accuracy; "
-            "small_filters by +4 points) | small_filters 95.0 [91.0, 97.6] vs baseline 91.0 [86.1, 94.6]; difference "
-            "+4.0 [+1.0, +4.0] points (exact McNemar interval over 200 test images, one seed: the test set's "
-            "sampling error alone; exact McNemar (8 vs 0 images only one got right): p = 0.00781) | - | too few seeds "
-            "| - | judged on digits, not cifar10; this seed leans towards the claim; too few seeds to judge") in md
-    assert "1 too few seeds, 10 not run." in md and "Holm's method" not in md  # no test made, none adjusted
-    assert ("| ResNet-18 reaches 91% test accuracy within 20 epochs | resnet18 91 (test accuracy) | - | - | not run "
-            "| - |") in md
+            "small_filters by +4 points) | +4.0 [+1.0, +4.0] points | **too few seeds** [1] | - |") in ladder
+    assert ("[1] small_filters 95.0 [91.0, 97.6] vs baseline 91.0 [86.1, 94.6]; difference +4.0 [+1.0, +4.0] points "
+            "(exact McNemar interval over 200 test images, one seed: the test set's sampling error alone; exact "
+            "McNemar (8 vs 0 images only one got right): p = 0.00781). judged on digits, not cifar10; this seed "
+            "leans towards the claim; too few seeds to judge") in ladder
+    assert '<span class="badge muted tip" title="small_filters 95.0 [91.0, 97.6] vs baseline' in html
+    assert "All claims: 1 too few seeds, 10 not run." in md and "Holm's method" not in md  # none adjusted
+    elsewhere = md.split("Claims of experiments not in this run")[1]
+    assert ("| ResNet-18 reaches 91% test accuracy within 20 epochs | resnet18 91 (test accuracy) | - | **not run** "
+            "[9] | - |") in elsewhere and "[9] resnet18 not in this run (add to active)" in elsewhere
+    assert "## Optimizers" not in md and "## ResNet-18" not in md  # a section per family present, no more
     assert "| baseline | gradcam | 0.125 | 0.750 | +0.10 | passes |" in md
     assert "| baseline | occlusion | 0.125 | 0.750 | +0.80 | FAILS: maps ignore the weights |" in md
     assert "| small_filters | sobel | 0.125 | 0.750 | +1.00 | reference (ignores the model) |" in md
-    assert "| small_filters | 0.9400 | 0.9500 |" in md
-    assert "Best test accuracy: small_filters (95.00%)" in md
+    assert "Best: small_filters, mean test accuracy 95.00% over 1 seed(s)." in md
     assert "20 train, 5 val, 5 test" in md
     assert "Data: skipped" not in md  # nothing was skipped
+    # pictures that compare: both confusion matrices side by side, both saliency figures side by side
+    figure = r'[^>]*><figcaption>[^<]*</figcaption></figure>'
+    assert re.search(r'<div class="gallery"><figure><img alt="baseline: confusion matrix"' + figure
+                     + r'<figure><img alt="small_filters: confusion matrix"', html)
+    assert re.search(r'<div class="gallery"><figure><img alt="baseline: saliency methods"' + figure
+                     + r'<figure><img alt="small_filters: saliency methods"', html)
     for name in ("baseline", "small_filters"):
-        assert f"## {name}" in md and f"variants/{name}/saliency/methods.png" in md
-        assert f'<h2 id="{name}">{name}</h2>' in html
-    assert "## dropout_all" not in md and "| dropout_all |" not in md  # only what is active
-    # self-contained: every image inline, nothing fetched from elsewhere
-    assert html.count("data:image/png;base64,") == 2 + 4 * 2
+        assert f"variants/{name}/saliency/methods.png" in md
+        assert re.search(rf'<details id="variant-{name}"><summary>{name}: [^<]*</summary>.*?'
+                         rf'alt="{name}: misclassified test images', html, re.S)
+    assert "dropout_all:" not in md and "| dropout_all |" not in md  # only what is active
+    # self-contained: every image inline, nothing fetched from elsewhere: accuracy, curves, two of the data,
+    # the family's accuracy against time, and four a variant
+    assert html.count("data:image/png;base64,") == 5 + 4 * 2
     assert not re.search(r'src="(?!data:)', html)
     Image.open(tmp_path / "reports" / "curves.png").verify()
 
@@ -150,7 +199,11 @@ def test_a_variant_whose_best_epoch_was_its_last_is_flagged(tmp_path, monkeypatc
         write_json(tmp_path / metrics, {**read_json(tmp_path / metrics), "epochs_trained": 2})  # best epoch 2 of 2
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
-    assert "| small_filters (under-trained?) | 0.9400 |" in md and "| baseline | 0.9000 |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| small_filters |"))
+    assert row.endswith("| **best, under-trained?** [1] |")
+    assert "[1] best: the best mean test accuracy over seeds; under-trained?: in some seed the best validation " \
+           "epoch was the last" in md
+    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).endswith("|  |")
     assert "Possibly under-trained (the best validation epoch was the last one; more epochs might still help): " \
            "small_filters." in md
 
@@ -170,7 +223,9 @@ def test_with_several_seeds_every_seeds_run_counts_for_the_flag(tmp_path, monkey
     write_json(late, {**read_json(late), "epochs_trained": 2})
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"], seeds=[42, 7, 3]))
     md = (tmp_path / "reports" / "report.md").read_text()
-    assert "| small_filters (under-trained?) | 0.9400 |" in md and "| baseline | 0.9000 |" in md
+    assert next(line for line in md.splitlines() if line.startswith("| small_filters |")).endswith(
+        "| **best, under-trained?** [1] |")
+    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).endswith("|  |")
     assert "more epochs might still help): small_filters (1 of 3 seeds)." in md
 
 
@@ -206,7 +261,7 @@ def test_a_variant_trained_at_the_lr_range_tests_suggestion_shows_the_test(tmp_p
     assert "Best epoch 2 of 4 trained" in md and "Learning rate 0.0123." in md
     assert "](../models/baseline/lr_find/range_test.png)" in md
     assert base64.b64encode(picture.read_bytes()).decode() in html
-    assert html.count("data:image/png;base64,") == 2 + 4 * 2 + 1  # only baseline ran the test
+    assert html.count("data:image/png;base64,") == 5 + 4 * 2 + 1  # only baseline ran the test
 
 
 def test_report_on_incomplete_results_says_what_to_run(tmp_path, monkeypatch, repo_params):
@@ -273,24 +328,28 @@ def test_the_report_on_the_cifar10_ladder_judges_direction_and_size_and_shows_ev
             "augmented seed 44: test 73.4% against a median of 77.9%.") in md
     assert "augmented seed 44" in capsys.readouterr().out
     assert f"t over 3 seeds and {IMAGES:,} test images (seed-to-seed spread and the test set's sampling error)" in md
-    section = md.split("## Does it hold up?")[1].split("\n## ")[0]
-    assert "The 8 tests behind these verdicts are one family, adjusted by Holm's method" in section
+    section = md.split("## The CIFAR-10 ablation ladder")[1].split("\n## ")[0]
+    assert "The 8 tests behind these verdicts are one family, adjusted by Holm's method" in md
+    notes = dict(re.findall(r"^\[(\d+)\] (.*)$", section, re.M))
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in section.splitlines() if line.startswith("| ")}
     for claim, size in (("stacked 3x3 filters beat the 5x5 baseline", "+4"),
                         ("dropout after the last conv block beats no dropout", "+1"),
                         ("dropout after every conv layer beats dropout after the last block only", "+2"),
                         ("data augmentation adds 3 points to the dropout_all model", "+3")):
         row = rows[claim]
-        assert re.fullmatch(r"[\d.e-]+ \(Holm [\d.e-]+\); size: [\d.e-]+ \(Holm [\d.e-]+\)", row[3]), row[3]
-        assert row[4] in ("REPRODUCED", "CONTRADICTED", "inconclusive")
-        assert re.fullmatch(rf"(credibly below|consistent with|credibly above) \{size}", row[5]), row[5]
-        if row[4] == "inconclusive":
+        assert re.fullmatch(r"[-+][\d.]+ \[[-+][\d.]+, [-+][\d.]+\] points", row[2]), row[2]  # the difference only
+        verdict, number = re.fullmatch(r"\*\*(\w+)\*\* \[(\d+)\]", row[3]).groups()
+        note = notes[number]  # the method, the counts and p, raw and adjusted, beside the table
+        assert verdict in ("reproduced", "contradicted", "inconclusive")
+        assert re.search(r"p [\d.e-]+ \(Holm [\d.e-]+\); size: [\d.e-]+ \(Holm [\d.e-]+\)", note), note
+        assert re.fullmatch(rf"(credibly below|consistent with|credibly above) \{size}", row[4].rstrip(" |")), row[4]
+        if verdict == "inconclusive":
             assert re.search(r"about \d+ seeds in all would settle it \(80% power at the 0.013 level Holm asks of "
                              r"the first of 4 claims\) at the spread measured; \d+ to [\d,]+( or more)? over that "
-                             r"spread's 95% interval", row[6]), row[6]
-    assert rows["stacked 3x3 filters beat the 5x5 baseline"][4] == "REPRODUCED"
-    assert "P(dropout_all beats dropout_last on a new seed): 0.14" in rows[
-        "dropout after every conv layer beats dropout after the last block only"][2]
+                             r"spread's 95% interval", note), note
+    assert rows["stacked 3x3 filters beat the 5x5 baseline"][3].startswith("**reproduced**")
+    dropout_all = rows["dropout after every conv layer beats dropout after the last block only"][3]
+    assert "P(dropout_all beats dropout_last on a new seed): 0.14" in notes[re.search(r"\[(\d+)\]", dropout_all)[1]]
     Image.open(tmp_path / "reports" / "accuracy.png").verify()
 
 
@@ -316,7 +375,9 @@ def test_a_variant_at_chance_is_flagged_and_its_maps_are_not_read(tmp_path, monk
         write_json(metrics, saliency)
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
-    assert "| baseline (at chance) |" in md and "| small_filters |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| baseline |"))
+    assert row.endswith("| **at chance** [2] |")  # [1] is small_filters' "best"
+    assert "[2] at chance: its 95% interval reaches down to chance (25.0%)" in md
     line = ("Not credibly above chance (the 95% interval of test accuracy reaches down to 25.0%, what a model that "
             "learnt nothing scores: guessing, or always the largest class): baseline.")
     assert line in md and line in capsys.readouterr().out

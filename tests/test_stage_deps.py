@@ -20,7 +20,8 @@ def stages_covering(path: str) -> set[str]:
             if any(path == d or path.startswith(d.rstrip("/") + "/") for d in stage.get("deps", []))}
 
 
-ALL = {"download", "split", "stats", "lr_find", "train", "evaluate", "repeat", "misclassified", "saliency", "report"}
+ALL = {"download", "split", "stats", "data_overview", "lr_find", "train", "evaluate", "repeat", "misclassified",
+       "saliency", "report"}
 
 
 def test_a_change_re_runs_the_stages_that_run_the_changed_code_and_no_others():
@@ -31,6 +32,7 @@ def test_a_change_re_runs_the_stages_that_run_the_changed_code_and_no_others():
     assert {"train", "lr_find", "repeat", "evaluate", "saliency"} <= stages_covering("src/cnnlab/data/prepared.py")
     assert stages_covering("src/cnnlab/report/build.py") == {"report"}
     assert stages_covering("src/cnnlab/explain/gradcam.py") == {"saliency"}
+    assert stages_covering("src/cnnlab/figures/data.py") == {"data_overview"}
     assert not stages_covering("src/cnnlab/report/build.py") & stages_covering("src/cnnlab/train/loop.py")
 
 

@@ -298,3 +298,14 @@ def test_images_per_batch_fits_the_budget_between_its_bounds(values, budget, mos
     from cnnlab.batching import images_per_batch
 
     assert images_per_batch(values, budget, most, least) == expected
+
+
+def test_a_log_gets_one_plain_line_per_epoch_and_no_bars(capsys):
+    model, train, val, p = setup(epochs=3)
+    result = fit(model, train, val, p, label="baseline")
+    out, err = capsys.readouterr()  # captured: not a terminal, as in CI and `dvc repro > log`
+    lines = [line for line in out.splitlines() if line.startswith("baseline epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["baseline epoch 1/3", "baseline epoch 2/3", "baseline epoch 3/3"]
+    for line, r in zip(lines, result.history, strict=True):
+        assert f"val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f}" in line and line.endswith(" s")
+    assert "\r" not in err and "it/s" not in err and "batch/s" not in err  # no progress bar in a log

@@ -103,9 +103,28 @@ class ReportFiles:
     summary = file("summary.json")
     curves = file("curves.png")
     accuracy = file("accuracy.png")
+    history = file("history.csv", "every variant's per-epoch history, a row per (variant, epoch)")
+    families = file("families", "a figure per experiment family")
+
+    def time_accuracy(self, family: str) -> Path:
+        return self.families / f"{family}_time_accuracy.png"
 
 
 REPORT = ReportFiles()
+
+
+@dataclass(frozen=True)
+class DataOverviewFiles:
+    """The data_overview stage's outputs: what the data itself looks like."""
+    dir: Path = REPORTS / "data"
+
+    counts = file("class_counts.csv", "images per class and split (dvc plots draws it as bars)")
+    counts_figure = file("class_counts.png")
+    samples = file("samples.png", "a grid of training images, a row per class")
+    metrics = file("overview.json")
+
+
+DATA_OVERVIEW = DataOverviewFiles()
 
 
 def trained(variant: str) -> TrainedModel:

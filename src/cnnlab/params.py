@@ -154,6 +154,12 @@ class MisclassifiedParams:
 
 
 @dataclass(frozen=True)
+class DataOverviewParams:
+    samples_per_class: int = bounded(8, ge=1)  # training images shown per class
+    max_classes: int = bounded(20, ge=1)  # rows of the sample grid (a seeded choice when there are more classes)
+
+
+@dataclass(frozen=True)
 class Params:
     # Kept as written: each variant is merged onto it, then validated as TrainParams.
     train: dict[str, Any]
@@ -168,6 +174,7 @@ class Params:
     split: SplitParams = field(default_factory=SplitParams)
     saliency: SaliencyParams = field(default_factory=SaliencyParams)
     misclassified: MisclassifiedParams = field(default_factory=MisclassifiedParams)
+    data_overview: DataOverviewParams = field(default_factory=DataOverviewParams)
     lr_find: LRFindParams = field(default_factory=LRFindParams)
 
     def variant(self, name: str) -> Variant:

@@ -43,11 +43,22 @@ VERDICTS = ("reproduced", "contradicted", "inconclusive", "too few seeds", "not 
 
 
 @dataclass(frozen=True)
+class Family:
+    """One experiment of the write-ups: the question it asked and the variants that answer it
+    (the report gives each family present in a run a section of its own)."""
+    id: str
+    title: str
+    question: str
+    variants: list[str]
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     claim: str
     dataset: str
     original_measure: str
+    family: str = ""  # the id of the family whose question it answers
     original: dict[str, float] = field(default_factory=dict)
     # One of four kinds: better beats worse (test accuracy), optionally `by` points as the
     # original measured; better is at least as good as worse, `within` points; faster trains
@@ -73,10 +84,26 @@ class Claim:
 @dataclass(frozen=True)
 class ClaimsFile:
     claims: list[Claim]
+    families: list[Family] = field(default_factory=list)
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
-    claims = build(ClaimsFile, read_yaml(path), "", file=str(path)).claims
+    return load_claims_file(path).claims
+
+
+def load_claims_file(path: Path = CLAIMS_FILE) -> ClaimsFile:
+    """The claims and the families they belong to, each checked."""
+    loaded = build(ClaimsFile, read_yaml(path), "", file=str(path))
+    claims, families = loaded.claims, {f.id: f for f in loaded.families}
+    if len(families) != len(loaded.families):
+        raise UserError(f"{path}: two families share an id; give each its own.")
+    for i, c in enumerate(claims):
+        if c.family and c.family not in families:
+            raise UserError(f"{path}: claims[{i}] ({c.id}) names family '{c.family}', which is not under "
+                            f"families (known: {', '.join(families) or 'none'}); fix it in {path}.")
+        if c.family and not set(c.variants) <= set(families[c.family].variants):
+            raise UserError(f"{path}: claims[{i}] ({c.id}) compares variants outside its family '{c.family}'; "
+                            f"add them to that family's variants in {path}.")
     for i, c in enumerate(claims):
         kinds = [bool(c.better) and bool(c.worse), bool(c.faster) and bool(c.slower), bool(c.variant)]
         if sum(kinds) != 1 or len(c.variants) != (1 if c.variant else 2) or (c.variant and c.at_least <= 0):
@@ -87,7 +114,7 @@ def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
                             f"go with better and worse, one of them at a time; fix it in {path}.")
     if len({c.id for c in claims}) != len(claims):
         raise UserError(f"{path}: two claims share an id; give each its own.")
-    return claims
+    return loaded
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,11 @@ from typing import Literal
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from cnnlab.data.canonical import CHUNK, ImageSet, SkippedFile
 from cnnlab.data.decode import MAX_IMAGE_PIXELS, BadImage, decode
 from cnnlab.errors import UserError
+from cnnlab.progress import bar as progress_bar
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 TEST_NAMES = ("test", "val", "valid", "validation")
@@ -234,7 +234,7 @@ def decode_into(out: np.ndarray, items: Iterator[tuple[int, PurePosixPath, Path 
     workers = os.cpu_count() or 1
     in_flight: deque[Future] = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(out), desc=f"decoding {where.name}", unit="img", disable=None) as bar:
+            progress_bar(total=len(out), desc=f"decoding {where.name}", unit="img") as bar:
         for row, name, source in items:
             in_flight.append(pool.submit(work, row, name, source))
             while len(in_flight) > 64 * workers:

@@ -19,6 +19,7 @@ from cnnlab.io import replace_dir, save_figure, write_json
 from cnnlab.models.registry import MODELS
 from cnnlab.params import Params
 from cnnlab.predictions import confident_mistakes, read_predictions
+from cnnlab.progress import bar
 from cnnlab.runtime.trained import Trained, load_trained
 
 MISTAKES_SHOWN = 6
@@ -46,7 +47,8 @@ def explain_variant(params: Params, name: str) -> dict:
     with torch.no_grad():
         probs = trained.model(x).softmax(1).cpu()
     maps = {m: saliency_maps(m, trained.model, x, targets, settings).cpu()
-            for m in dict.fromkeys(methods + list(REFERENCE_METHODS))}
+            for m in bar(list(dict.fromkeys(methods + list(REFERENCE_METHODS))), desc=f"{name} saliency maps",
+                         unit="method")}
     masks = data.masks[rows] if data.masks is not None else None  # shapes: where each object is
     scores = faithfulness_scores(trained.model, x, targets, maps, settings, p.faithfulness_steps, masks)
 

@@ -78,3 +78,19 @@ def curves_figure(histories: dict[str, dict[str, list[float]]]):
     ax_acc.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def time_accuracy_figure(points: dict[str, tuple[float, float, float, float]], title: str):
+    """Each variant at (training seconds, mean test accuracy) with its 95% interval: what
+    a variant's accuracy costs, the cheaper and better ones up and to the left."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (name, (seconds, value, low, high)) in enumerate(points.items()):
+        ax.errorbar(seconds, 100 * value, yerr=[[100 * (value - low)], [100 * (high - value)]], fmt="o",
+                    color=f"C{i % 10}", capsize=4, label=name)
+        ax.annotate(name, (seconds, 100 * value), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel("training time of the first seed, s")
+    ax.set_ylabel("mean test accuracy, % (95% interval)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -33,6 +33,7 @@ from cnnlab.downloads import downloading_into
 from cnnlab.errors import UserError
 from cnnlab.models.mlp import perceptron
 from cnnlab.models.settings import TransferArgs
+from cnnlab.progress import on_terminal
 from cnnlab.weights import load_state_dict
 
 
@@ -277,4 +278,4 @@ def download_weights(arch: str, url: str, target: Path) -> None:
         # torch writes to a temp file beside the target and renames it only when complete
         # (and the hash matches); it removes the temp file otherwise.
         torch.hub.download_url_to_file(url, str(target), hash_prefix=published.group(1) if published else None,
-                                       progress=False)
+                                       progress=on_terminal())

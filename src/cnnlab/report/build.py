@@ -10,16 +10,26 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import layout, tracking
-from cnnlab.compare.claims import CLAIMS_FILE, VERDICTS, Judgement, judge_all, load_claims, original_numbers
+from cnnlab.compare.claims import (
+    CLAIMS_FILE,
+    VERDICTS,
+    Family,
+    Judgement,
+    judge_all,
+    load_claims_file,
+    original_numbers,
+    percent,
+)
 from cnnlab.compare.runs import workspace_scores
 from cnnlab.compare.stats import LEVEL, MIN_SEEDS, Estimate, accuracy, outlying_seeds
 from cnnlab.data.canonical import META, SKIPPED, skipped_line
 from cnnlab.errors import UserError
 from cnnlab.figures.intervals import intervals_figure
-from cnnlab.figures.results import curves_figure
-from cnnlab.io import read_json, save_figure, write_json, write_text
+from cnnlab.figures.results import curves_figure, time_accuracy_figure
+from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json, write_text
 from cnnlab.params import Params
-from cnnlab.report.document import Block, Heading, Image, Table, Text, to_html, to_markdown
+from cnnlab.provenance import Provenance, provenance
+from cnnlab.report.document import Block, Cell, Details, Gallery, Heading, Image, Table, Text, to_html, to_markdown
 
 TITLE = "cnnlab report"
 
@@ -63,22 +73,41 @@ def collect(params: Params, name: str) -> VariantResult:
                          read_json(needed[5]), read_history(needed[2]), seed_runs, read_rows(needed[6]))
 
 
-def best_variant(results: list[VariantResult]) -> VariantResult:
-    """The variant with the best test accuracy (the first of a tie)."""
-    return max(results, key=lambda r: r.test["test_accuracy"])
+def ranked(results: list[VariantResult], intervals: dict[str, Estimate]) -> list[VariantResult]:
+    """Best first, by mean test accuracy over the training seeds (a tie keeps params' order)."""
+    return sorted(results, key=lambda r: -intervals[r.name].value)
+
+
+def best_variant(results: list[VariantResult], intervals: dict[str, Estimate]) -> VariantResult:
+    """The variant with the best mean test accuracy over seeds (the first of a tie)."""
+    return ranked(results, intervals)[0]
 
 
 def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: Flags) -> Table:
-    header = ["variant", "val acc", "test acc", "mean test acc over seeds [95% interval]",
-              "each seed: test acc % (epochs trained)", "test loss", "parameters", "train time (s)", "misclassified"]
-    rows = [[r.name + (" (under-trained?)" if under_trained(r) else "") + (" (at chance)" if r.name in flags.at_chance
-                                                                           else ""),
-             f"{r.train['val_accuracy']:.4f}", f"{r.test['test_accuracy']:.4f}",
-             f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
-             each_seed(r, intervals[r.name], flags.outliers.get(r.name, {})), f"{r.test['test_loss']:.4f}",
-             f"{r.train['parameters']:,}", f"{r.timing['train_seconds']:.1f}", str(r.misclassified["misclassified"])]
-            for r in results]
+    """Every variant, best first; the best marked, the doubtful flagged."""
+    header = ["variant", "mean test acc over seeds [95% interval]", "each seed: test acc % (epochs trained)",
+              "val acc", "test acc", "test loss", "parameters", "train time (s)", "misclassified", "flags"]
+    order = ranked(results, intervals)
+    rows = [[r.name, f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
+             each_seed(r, intervals[r.name], flags.outliers.get(r.name, {})), f"{r.train['val_accuracy']:.4f}",
+             f"{r.test['test_accuracy']:.4f}", f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}",
+             f"{r.timing['train_seconds']:.1f}", str(r.misclassified["misclassified"]),
+             marks(r, r is order[0], flags)] for r in order]
     return Table(header, rows)
+
+
+def marks(r: VariantResult, best: bool, flags: Flags) -> str | Cell:
+    """One badge for what a reader should know of a variant (its tone from the first mark),
+    why in its note."""
+    found = [(text, why, tone) for applies, text, why, tone in (
+        (r.name in flags.at_chance, "at chance", f"its 95% interval reaches down to chance ({flags.chance:.1%})",
+         "bad"),
+        (best, "best", "the best mean test accuracy over seeds", "good"),
+        (under_trained(r), "under-trained?", "in some seed the best validation epoch was the last", "neutral"))
+        if applies]
+    if not found:
+        return ""
+    return Cell(", ".join(f[0] for f in found), "; ".join(f"{f[0]}: {f[1]}" for f in found), found[0][2])
 
 
 def each_seed(r: VariantResult, estimate: Estimate, outliers: dict[int, str]) -> str:
@@ -170,28 +199,57 @@ def under_trained_list(results: list[VariantResult]) -> str:
                                if len(r.seed_runs) > 1 else "") for r in results if under_trained(r))
 
 
-def claims_blocks(judgements: list[Judgement]) -> list[Block]:
-    rows = [[j.claim.claim, original_numbers(j.claim), j.numbers or "-", j.p_values() or "-",
-             j.verdict.upper() if j.verdict in ("reproduced", "contradicted") else j.verdict, j.size or "-",
-             j.note or "-"] for j in judgements]
+TONES = {"reproduced": "good", "contradicted": "bad", "inconclusive": "neutral"}
+
+
+def headline(j: Judgement) -> str:
+    """What the verdict rests on, short: the difference (or the accuracy, or the time saved)
+    with its 95% interval; the rest of the numbers go in the verdict's note."""
+    e = j.estimate
+    if e is None:
+        return "-"
+    if j.claim.kind == "time":
+        return f"{e.value:+.1f} s saved [{e.low:+.1f}, {e.high:+.1f}]"
+    if j.claim.kind == "bar":
+        return f"{j.claim.variant} {percent(e)}%"
+    return f"{percent(e, signed=True)} points"
+
+
+def verdict_cell(j: Judgement) -> Cell:
+    """The verdict as a coloured badge; how it was reached (intervals, the test and its
+    counts, p raw and Holm-adjusted, what would settle it) in its note."""
+    p = j.p_values()
+    note = ". ".join(filter(None, [j.numbers, f"p {p}" if p else "", j.note]))
+    return Cell(j.verdict, note, TONES.get(j.verdict, "muted"))
+
+
+def claims_table(judgements: list[Judgement]) -> Table:
+    rows = [[j.claim.claim, original_numbers(j.claim), headline(j), verdict_cell(j), j.size or "-"]
+            for j in judgements]
+    return Table(["claim", "original (one run)", "cnnlab: difference [95% interval]", "verdict",
+                  "size against the original"], rows)
+
+
+def verdict_counts(judgements: list[Judgement]) -> str:
     counts = {v: sum(j.verdict == v for j in judgements) for v in VERDICTS}
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+
+
+def verdicts_method(judgements: list[Judgement]) -> Text:
     tests = sum(len(j.questions) for j in judgements)
-    return [
-        Text(f"Each claim of the original write-ups ({CLAIMS_FILE}) against this run, on the test set. A claim that "
-             "A beats B is reproduced when the difference is credibly on the claimed side of zero, contradicted "
-             "when credibly on the other, inconclusive otherwise; a claimed size (by N points) is credibly below, "
-             "consistent with or credibly above the original's; a claimed tie (within N points) is reproduced "
-             "when the whole interval lies above -N. With one seed there is no verdict: nothing shows how far "
-             "another seed would move the result. "
-             + (f"The {tests} tests behind these verdicts are one family, adjusted by Holm's method: each p is "
-                "multiplied by the number of tests not yet decided (the smallest by all of them), so the chance that "
-                f"any verdict in this table is wrong stays at {LEVEL:.0%} or less, rather than {LEVEL:.0%} for each; "
-                "the raw p (which goes with the 95% interval shown) is beside the adjusted one. "
-                if tests else "")
-             + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + "."),
-        Table(["claim", "original (one run)", "cnnlab (95% intervals)", "p (Holm-adjusted)", "verdict",
-               "size against the original", "note"], rows),
-    ]
+    return Text(
+        f"Each claim of the original write-ups ({CLAIMS_FILE}) against this run, on the test set. A claim that "
+        "A beats B is reproduced when the difference is credibly on the claimed side of zero, contradicted "
+        "when credibly on the other, inconclusive otherwise; a claimed size (by N points) is credibly below, "
+        "consistent with or credibly above the original's; a claimed tie (within N points) is reproduced "
+        "when the whole interval lies above -N. With one seed there is no verdict: nothing shows how far "
+        "another seed would move the result. "
+        + (f"The {tests} tests behind these verdicts are one family, adjusted by Holm's method: each p is "
+           "multiplied by the number of tests not yet decided (the smallest by all of them), so the chance that "
+           f"any verdict in this report is wrong stays at {LEVEL:.0%} or less, rather than {LEVEL:.0%} for each; "
+           "a verdict's note gives the raw p (which goes with the 95% interval shown) beside the adjusted one. "
+           if tests else "")
+        + f"All claims: {verdict_counts(judgements)}.")
 
 
 def faithfulness_table(results: list[VariantResult], at_chance: list[str] = ()) -> Table:
@@ -240,21 +298,51 @@ def linked(path: Path) -> Path:
 SPLIT_PER_SEED = "; every training seed draws its own, this is the first seed's"
 
 
-def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
-                 judgements: list[Judgement], flags: Flags) -> list[Block]:
-    """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
+@dataclass(frozen=True)
+class Section:
+    """A family of the write-ups present in this run (or the variants of none), with its claims."""
+    title: str
+    question: str
+    variants: list[VariantResult]
+    judgements: list[Judgement]
+    id: str = ""
+
+
+def sections(families: list[Family], results: list[VariantResult], judgements: list[Judgement]) -> list[Section]:
+    """One per family with an active variant, in claims.yaml's order; then the variants of no family."""
+    out = []
+    for f in families:
+        present = [r for r in results if r.name in f.variants]
+        if present:
+            out.append(Section(f.title, f.question, present,
+                               [j for j in judgements if j.claim.family == f.id and j.verdict != "not run"], f.id))
+    known = {v for f in families for v in f.variants}
+    others = [r for r in results if r.name not in known]
+    if others:
+        out.append(Section("Other variants", "", others, []))
+    return out
+
+
+def provenance_text(params: Params, results: list[VariantResult], origin: Provenance) -> list[Block]:
     split = read_json(layout.SPLIT)
     meta = read_json(layout.RAW / META)
-    best = best_variant(results)
-    blocks: list[Block] = [
-        Heading(TITLE, 1),
-        Text(f"Dataset: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
-             f"pixels, {meta['channels']} channel(s), {len(meta['classes'])} classes. Split (seed "
-             f"{params.split_seed()}{SPLIT_PER_SEED if params.split.per_seed else ''}): "
-             f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test. "
-             f"Best test accuracy: {best.name} ({best.test['test_accuracy']:.2%})."),
-        *data_warnings(),
-        Heading("Variants"),
+    return [
+        Text(f"What ran: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
+             f"pixels, {meta['channels']} channel(s), {len(meta['classes'])} classes; split (seed "
+             f"{params.split_seed()}{SPLIT_PER_SEED if params.split.per_seed else ''}) {len(split['train'])} train, "
+             f"{len(split['val'])} val, {len(split['test'])} test; {len(results)} variant(s): "
+             f"{', '.join(r.name for r in results)}; training seed(s) {', '.join(map(str, params.seeds))}."),
+        *[Text(line) for line in origin.lines()],
+    ]
+
+
+def summary_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
+                   flags: Flags) -> list[Block]:
+    best = best_variant(results, intervals)
+    return [
+        Heading("Summary"),
+        Text(f"Best: {best.name}, mean test accuracy {intervals[best.name].value:.2%} over "
+             f"{len(params.seeds)} seed(s). Variants best first."),
         summary_table(results, intervals, flags),
         Text(f"Training seeds: {', '.join(map(str, params.seeds))}. 95% intervals of test accuracy: {method}"
              + (f" (add seeds to see how much a new seed moves a variant; a verdict needs {MIN_SEEDS} or more)"
@@ -266,8 +354,82 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         Image(linked(layout.REPORT.accuracy), "test accuracy of every variant with its 95% interval"
               + (", each seed a dot" if len(params.seeds) > 1 else "")),
         Table(["variant", "what it is"], [[r.name, r.description] for r in results]),
-        Heading("Does it hold up?"),
-        *claims_blocks(judgements),
+    ]
+
+
+def data_blocks() -> list[Block]:
+    files = layout.DATA_OVERVIEW
+    overview = read_json(layout.require(files.metrics, "data_overview"))
+    return [
+        Heading("Data"),
+        Text(f"{overview['classes']} classes; class sizes in the training split from {overview['train_smallest_class']}"
+             f" to {overview['train_largest_class']} images (largest / smallest: {overview['train_imbalance']:.2f})."),
+        *data_warnings(),
+        Gallery([Image(linked(files.counts_figure), "images per class in each split"),
+                 Image(linked(files.samples), "training images, a row per class")]),
+    ]
+
+
+def section_blocks(section: Section, intervals: dict[str, Estimate]) -> list[Block]:
+    """A family's question, its verdicts, then its variants' pictures side by side and each
+    variant's detail folded."""
+    names = [r.name for r in section.variants]
+    blocks: list[Block] = [Heading(section.title)]
+    if section.question:
+        blocks.append(Text(f"Question: {section.question}"))
+    if section.judgements:
+        blocks += [Text(f"Verdicts: {verdict_counts(section.judgements)} (how they are made: see the end; each "
+                        "verdict's note holds its numbers and test)."), claims_table(section.judgements)]
+    if len(section.variants) > 1:
+        blocks.append(Image(linked(layout.REPORT.time_accuracy(section.id or "other")),
+                            f"test accuracy against training time: {', '.join(names)}"))
+    for r in section.variants:
+        range_test = layout.lr_find(r.name).plot
+        if range_test.exists():  # lr: auto - the learning rate came from this LR range test
+            blocks.append(Image(Path("..") / range_test, f"{r.name}: LR range test, the suggestion marked"))
+    blocks += [
+        Text("Confusion matrices on the test set:"),
+        Gallery([Image(linked(layout.tested(n).confusion), f"{n}: confusion matrix") for n in names]),
+        Text("Saliency, every method on the same test images (the target is the true class):"),
+        Gallery([Image(linked(layout.tested(n).saliency_figure("methods")), f"{n}: saliency methods")
+                 for n in names]),
+    ]
+    blocks += [variant_details(r, intervals[r.name]) for r in section.variants]
+    return blocks
+
+
+def variant_details(r: VariantResult, estimate: Estimate) -> Details:
+    tested = layout.tested(r.name)
+    trained = r.train.get("epochs_trained")
+    epochs = f" of {trained} trained" if trained else ""
+    lr = f" Learning rate {r.train['lr']:.3g}." if "lr" in r.train else ""
+    inner: list[Block] = [
+        Text(f"{r.description} Best epoch {r.train['best_epoch']}{epochs} (val accuracy "
+             f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}.{lr}"),
+        Image(linked(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
+        Image(linked(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
+    ]
+    if tested.saliency_figure("mistakes").exists():
+        inner.append(Image(linked(tested.saliency_figure("mistakes")),
+                           f"{r.name}: confident mistakes, map for the predicted vs the true class"))
+    return Details(f"{r.name}: {estimate.value:.2%} mean test accuracy; mistakes and more saliency", inner,
+                   anchor=f"variant-{r.name}")
+
+
+def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
+                 judgements: list[Judgement], flags: Flags, parts: list[Section], origin: Provenance
+                 ) -> list[Block]:
+    """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
+    elsewhere = [j for j in judgements if j.verdict == "not run"]
+    blocks: list[Block] = [
+        Heading(TITLE, 1),
+        *provenance_text(params, results, origin),
+        *summary_blocks(params, results, intervals, method, flags),
+        *data_blocks(),
+    ]
+    for section in parts:
+        blocks += section_blocks(section, intervals)
+    blocks += [
         Heading("Saliency: how faithful is each map?"),
         Text(f"On each variant's {results[0].saliency['images']} sampled test images. Deletion: the target's "
              "probability as the most salient pixels are removed first (set to the mean colour), integrated "
@@ -279,31 +441,35 @@ def build_blocks(params: Params, results: list[VariantResult], intervals: dict[s
         *skipped_methods(results),
         Heading("Training curves"),
         Image(linked(layout.REPORT.curves), "loss and accuracy per epoch, every variant"),
+        Heading("How the verdicts are made"),
+        verdicts_method(judgements),
     ]
-    for r in results:
-        tested = layout.tested(r.name)
-        trained = r.train.get("epochs_trained")
-        epochs = f" of {trained} trained" if trained else ""
-        lr = f" Learning rate {r.train['lr']:.3g}." if "lr" in r.train else ""
-        blocks += [
-            Heading(r.name),
-            Text(f"{r.description} Best epoch {r.train['best_epoch']}{epochs} (val accuracy "
-                 f"{r.train['val_accuracy']:.2%}); test accuracy {r.test['test_accuracy']:.2%}.{lr}"),
-        ]
-        range_test = layout.lr_find(r.name).plot
-        if range_test.exists():  # lr: auto - the learning rate came from this LR range test
-            blocks.append(Image(Path("..") / range_test, f"{r.name}: LR range test, the suggestion marked"))
-        blocks += [
-            Image(linked(tested.confusion), f"{r.name}: confusion matrix on the test set"),
-            Image(linked(tested.misclassified), f"{r.name}: misclassified test images, most confident first"),
-            Image(linked(tested.saliency_figure("methods")),
-                  f"{r.name}: saliency methods side by side, per-class sample"),
-            Image(linked(tested.saliency_figure("targets")), f"{r.name}: one image, maps for several target classes"),
-        ]
-        if tested.saliency_figure("mistakes").exists():
-            blocks.append(Image(linked(tested.saliency_figure("mistakes")),
-                                f"{r.name}: confident mistakes, map for the predicted vs the true class"))
+    if elsewhere:
+        blocks += [Text("Claims of experiments not in this run (add their variants to active to judge them):"),
+                   claims_table(elsewhere)]
     return blocks
+
+
+def write_history(results: list[VariantResult]) -> None:
+    """Every variant's per-epoch history in one file, a row per (variant, epoch): the
+    top-level plots of dvc.yaml draw each measure with every variant on one chart."""
+    columns = list(dict.fromkeys(k for r in results for k in r.history))
+    rows = [[r.name, *(r.history[k][i] if k in r.history else "" for k in columns)]
+            for r in results for i in range(len(r.history.get("epoch", [])))]
+    write_csv(layout.REPORT.history, ["variant", *columns], rows)
+
+
+def family_figures(parts: list[Section], intervals: dict[str, Estimate]) -> None:
+    """Test accuracy against training time, per section of two or more variants."""
+    def draw(folder: Path) -> None:
+        for section in parts:
+            if len(section.variants) > 1:
+                points = {r.name: (r.timing["train_seconds"], intervals[r.name].value, intervals[r.name].low,
+                                   intervals[r.name].high) for r in section.variants}
+                save_figure(time_accuracy_figure(points, section.title),
+                            folder / layout.REPORT.time_accuracy(section.id or "other").name)
+
+    replace_dir(layout.REPORT.families, draw)
 
 
 def publish(r: VariantResult) -> None:
@@ -324,6 +490,7 @@ def publish(r: VariantResult) -> None:
 def build_report(params: Params) -> Path:
     results = [collect(params, name) for name in params.active]
     save_figure(curves_figure({r.name: r.history for r in results}), layout.REPORT.curves)
+    write_history(results)
     scores = workspace_scores(params)
     intervals = {r.name: accuracy(scores.correct(r.name), scores.same_images) for r in results}
     method = next(iter(intervals.values())).method
@@ -332,17 +499,20 @@ def build_report(params: Params) -> Path:
                                  {n: e.per_seed for n, e in intervals.items()},
                                  {n: list(found) for n, found in flags.outliers.items()}, scores.chance),
                 layout.REPORT.accuracy)
-    judgements = judge_all(load_claims(), scores)
+    claims = load_claims_file()
+    judgements = judge_all(claims.claims, scores)
+    parts = sections(claims.families, results, judgements)
+    family_figures(parts, intervals)
     write_json(layout.REPORT.summary, summary_metrics(intervals))
-    blocks = build_blocks(params, results, intervals, method, judgements, flags)
+    blocks = build_blocks(params, results, intervals, method, judgements, flags, parts, provenance())
     write_text(layout.REPORT.markdown, to_markdown(blocks))
     write_text(layout.REPORT.html, to_html(blocks, layout.REPORTS, TITLE))
     for r in results:
         publish(r)
-    best = best_variant(results)
+    best = best_variant(results, intervals)
     version = tracking.register_model(layout.trained(best.name).mlflow_run,
-                                      f"{best.name}: test accuracy {best.test['test_accuracy']:.4f} on "
-                                      f"{params.data.dataset}")
+                                      f"{best.name}: mean test accuracy {intervals[best.name].value:.4f} over "
+                                      f"{len(params.seeds)} seed(s) on {params.data.dataset}")
     if version is not None:
         print(f"report: best variant {best.name} registered in MLflow as models:/{tracking.REGISTERED_MODEL}/{version}")
     for line in flag_lines(flags):

@@ -12,11 +12,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
 from cnnlab.params import TrainParams
+from cnnlab.progress import bar, say
 from cnnlab.runtime.inference import as_input, device_of, loss_and_accuracy, memory_format, precision_context, predict
 from cnnlab.train.optim import Schedule, make_optimizer
 from cnnlab.train.resume import ResumeStore
@@ -55,7 +55,7 @@ def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
     fmt = memory_format(p)
-    for b, (x, y) in enumerate(tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None)):
+    for b, (x, y) in enumerate(bar(batches, desc=f"epoch {epoch}", unit="batch", leave=False)):
         with precision_context(p, x.device):
             out = model(as_input(x, fmt)).float()
             loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
@@ -96,8 +96,8 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         restore_rng(resume["rng"], train_batches.generator)
     first = len(history) + 1
     stopped_early = False
-    for epoch in tqdm(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", disable=None,
-                      initial=first - 1, total=p.epochs):
+    for epoch in bar(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", initial=first - 1,
+                     total=p.epochs):
         started = time.perf_counter()
         lr = schedule.lr
         train_loss, train_acc = train_epoch(model, train_batches, optimizer, schedule, p, epoch, label)
@@ -111,6 +111,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
             best_epoch, best_acc = epoch, val_acc
             best_state = copy.deepcopy(model.state_dict())
         seconds += time.perf_counter() - started
+        say(epoch_line(label, record, p.epochs, time.perf_counter() - started))
         stopped_early = p.patience > 0 and epoch - best_epoch >= p.patience and epoch < p.epochs
         if on_epoch is not None:  # before the save: a kill between the two repeats a log, never skips one
             on_epoch(record)
@@ -122,6 +123,12 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         if stopped_early:
             break
     return FitResult(history, best_epoch, best_state, seconds, stopped_early, first - 1)
+
+
+def epoch_line(label: str, r: EpochRecord, epochs: int, seconds: float) -> str:
+    return (f"{label + ' ' if label else ''}epoch {r.epoch}/{epochs}: train loss {r.train_loss:.4f} acc "
+            f"{r.train_accuracy:.4f}, val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f}, lr {r.lr:.3g}, "
+            f"{seconds:.1f} s")
 
 
 def rng_state(loader_generator: torch.Generator) -> dict[str, Any]:

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from cnnlab.errors import UserError
 from cnnlab.params import LRFindParams, TrainParams
+from cnnlab.progress import bar
 from cnnlab.train.optim import make_optimizer
 
 SKIP_START = 10
@@ -77,7 +77,7 @@ def lr_range_test(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.
     model.train()
     try:
         stream = endless(batches)
-        for i in tqdm(range(f.iterations), desc=f"{label} LR range test", unit="batch", disable=None):
+        for i in bar(range(f.iterations), desc=f"{label} LR range test", unit="batch"):
             lr = f.start_lr * factor ** i
             for group in optimizer.param_groups:
                 group["lr"] = lr
