@@ -61,8 +61,8 @@ def test_badges_with_notes_galleries_and_folded_details_render_in_both(tmp_path)
     html = to_html(blocks, tmp_path, "T")
     assert '<td><span class="badge good tip" title="t: p = 0.01 &lt; c">reproduced</span></td>' in html
     assert '<details class="notes"><summary>Notes</summary><ol><li>t: p = 0.01 &lt; c</li><li>t: p = 0.3</li>' in html
-    assert re.search(r'<div class="gallery">(<figure><img [^>]+><figcaption>(one|two)</figcaption></figure>){2}</div>',
-                     html)
+    gallery = r'<div class="gallery" style="grid-template-columns:repeat\(auto-fill,minmax\(min\(100%,330px\),1fr\)\)">'
+    assert re.search(gallery + r'(<figure><img [^>]+><figcaption>(one|two)</figcaption></figure>){2}</div>', html)
     assert re.search(r'<details id="variant-v"><summary>more on v</summary><p>inside</p>\n<figure><img alt="three"',
                      html)
 
@@ -133,9 +133,9 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     md = (tmp_path / "reports" / "report.md").read_text()
     html = (tmp_path / "reports" / "report.html").read_text()
     # best first, the best marked (a badge in HTML, its note a tooltip and a list under the table)
-    assert ("| small_filters | 0.9500 [0.9100, 0.9758] | 95.00 (3) | 0.9400 | 0.9500 | 0.4000 | 1,234 | 3.5 | 2 | "
-            "**best** [1] |\n| baseline | 0.9100 [0.8615, 0.9458] | 91.00 (3) | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 "
-            "| 2 |  |\n\n[1] best: the best mean test accuracy over seeds") in md
+    assert ("| small_filters | **best** [1] | 0.9500 [0.9100, 0.9758] | 95.00 (3) | 0.9400 | 0.9500 | 0.4000 | 1,234 | "
+            "3.5 | 2 |\n| baseline |  | 0.9100 [0.8615, 0.9458] | 91.00 (3) | 0.9000 | 0.9100 | 0.4000 | 1,234 | 3.5 "
+            "| 2 |\n\n[1] best: the best mean test accuracy over seeds") in md
     assert '<span class="badge good tip" title="best: the best mean test accuracy over seeds">best</span>' in html
     assert "Training seeds: 42. 95% intervals of test accuracy: exact binomial over 200 test images, one seed: " \
            "the test set's sampling error alone (add seeds to see how much a new seed moves a variant; a verdict " \
@@ -172,9 +172,9 @@ def test_report_names_every_active_variant_with_its_numbers(tmp_path, monkeypatc
     assert "Data: skipped" not in md  # nothing was skipped
     # pictures that compare: both confusion matrices side by side, both saliency figures side by side
     figure = r'[^>]*><figcaption>[^<]*</figcaption></figure>'
-    assert re.search(r'<div class="gallery"><figure><img alt="baseline: confusion matrix"' + figure
+    assert re.search(r'<div class="gallery"[^>]*><figure><img alt="baseline: confusion matrix"' + figure
                      + r'<figure><img alt="small_filters: confusion matrix"', html)
-    assert re.search(r'<div class="gallery"><figure><img alt="baseline: saliency methods"' + figure
+    assert re.search(r'<div class="gallery"[^>]*><figure><img alt="baseline: saliency methods"' + figure
                      + r'<figure><img alt="small_filters: saliency methods"', html)
     for name in ("baseline", "small_filters"):
         assert f"variants/{name}/saliency/methods.png" in md
@@ -200,10 +200,10 @@ def test_a_variant_whose_best_epoch_was_its_last_is_flagged(tmp_path, monkeypatc
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
     row = next(line for line in md.splitlines() if line.startswith("| small_filters |"))
-    assert row.endswith("| **best, under-trained?** [1] |")
+    assert row.startswith("| small_filters | **best, under-trained?** [1] |")
     assert "[1] best: the best mean test accuracy over seeds; under-trained?: in some seed the best validation " \
            "epoch was the last" in md
-    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).endswith("|  |")
+    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).startswith("| baseline |  |")
     assert "Possibly under-trained (the best validation epoch was the last one; more epochs might still help): " \
            "small_filters." in md
 
@@ -223,9 +223,9 @@ def test_with_several_seeds_every_seeds_run_counts_for_the_flag(tmp_path, monkey
     write_json(late, {**read_json(late), "epochs_trained": 2})
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"], seeds=[42, 7, 3]))
     md = (tmp_path / "reports" / "report.md").read_text()
-    assert next(line for line in md.splitlines() if line.startswith("| small_filters |")).endswith(
-        "| **best, under-trained?** [1] |")
-    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).endswith("|  |")
+    assert next(line for line in md.splitlines() if line.startswith("| small_filters |")).startswith(
+        "| small_filters | **best, under-trained?** [1] |")
+    assert next(line for line in md.splitlines() if line.startswith("| baseline |")).startswith("| baseline |  |")
     assert "more epochs might still help): small_filters (1 of 3 seeds)." in md
 
 
@@ -376,7 +376,7 @@ def test_a_variant_at_chance_is_flagged_and_its_maps_are_not_read(tmp_path, monk
     build_report(dataclasses.replace(repo_params, active=["baseline", "small_filters"]))
     md = (tmp_path / "reports" / "report.md").read_text()
     row = next(line for line in md.splitlines() if line.startswith("| baseline |"))
-    assert row.endswith("| **at chance** [2] |")  # [1] is small_filters' "best"
+    assert row.startswith("| baseline | **at chance** [2] |")  # [1] is small_filters' "best"
     assert "[2] at chance: its 95% interval reaches down to chance (25.0%)" in md
     line = ("Not credibly above chance (the 95% interval of test accuracy reaches down to 25.0%, what a model that "
             "learnt nothing scores: guessing, or always the largest class): baseline.")

@@ -99,6 +99,9 @@ class TrainParams:
     plateau_patience: int = bounded(1, ge=0)
     pct_start: float = bounded(0.3, gt=0.0, lt=1.0)
     device: str = "auto"
+    # >1: DistributedDataParallel over this many processes on this machine (torchrun
+    # --standalone), each training a slice of every batch; with cuda, one GPU per process.
+    processes: int = bounded(1, ge=1)
     # bf16: mixed precision (torch.autocast: bfloat16 convolutions and matmuls, float32 weights,
     # loss and optimizer), with channels-last tensors, where bf16 kernels are fastest.
     precision: Literal["fp32", "bf16"] = "fp32"

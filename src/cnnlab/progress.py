@@ -16,9 +16,10 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def bar(iterable: Iterable[T] | None = None, **kwargs: Any) -> tqdm:
-    """A tqdm bar that shows only on a terminal (tqdm's disable=None: off when stderr is not one)."""
-    return tqdm(iterable, disable=None, **kwargs)
+def bar(iterable: Iterable[T] | None = None, show: bool = True, **kwargs: Any) -> tqdm:
+    """A tqdm bar that shows only on a terminal (tqdm's disable=None: off when stderr is not
+    one), and only where `show` (one rank of several draws it)."""
+    return tqdm(iterable, disable=None if show else True, **kwargs)
 
 
 def say(line: str) -> None:

@@ -85,14 +85,14 @@ def best_variant(results: list[VariantResult], intervals: dict[str, Estimate]) -
 
 def summary_table(results: list[VariantResult], intervals: dict[str, Estimate], flags: Flags) -> Table:
     """Every variant, best first; the best marked, the doubtful flagged."""
-    header = ["variant", "mean test acc over seeds [95% interval]", "each seed: test acc % (epochs trained)",
-              "val acc", "test acc", "test loss", "parameters", "train time (s)", "misclassified", "flags"]
+    header = ["variant", "flags", "mean test acc over seeds [95% interval]", "each seed: test % (epochs)",
+              "val acc", "test acc", "test loss", "parameters", "train time (s)", "misclassified"]
     order = ranked(results, intervals)
-    rows = [[r.name, f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
+    rows = [[r.name, marks(r, r is order[0], flags),
+             f"{intervals[r.name].value:.4f} [{intervals[r.name].low:.4f}, {intervals[r.name].high:.4f}]",
              each_seed(r, intervals[r.name], flags.outliers.get(r.name, {})), f"{r.train['val_accuracy']:.4f}",
              f"{r.test['test_accuracy']:.4f}", f"{r.test['test_loss']:.4f}", f"{r.train['parameters']:,}",
-             f"{r.timing['train_seconds']:.1f}", str(r.misclassified["misclassified"]),
-             marks(r, r is order[0], flags)] for r in order]
+             f"{r.timing['train_seconds']:.1f}", str(r.misclassified["misclassified"])] for r in order]
     return Table(header, rows)
 
 
@@ -392,7 +392,7 @@ def section_blocks(section: Section, intervals: dict[str, Estimate]) -> list[Blo
         Gallery([Image(linked(layout.tested(n).confusion), f"{n}: confusion matrix") for n in names]),
         Text("Saliency, every method on the same test images (the target is the true class):"),
         Gallery([Image(linked(layout.tested(n).saliency_figure("methods")), f"{n}: saliency methods")
-                 for n in names]),
+                 for n in names], min_width=480),
     ]
     blocks += [variant_details(r, intervals[r.name]) for r in section.variants]
     return blocks

@@ -50,8 +50,10 @@ class Image:
 
 @dataclass(frozen=True)
 class Gallery:
-    """Pictures to compare, side by side where the page is wide enough."""
+    """Pictures to compare, side by side where the page is wide enough (each at least
+    min_width pixels, or the page's width)."""
     images: Sequence[Image]
+    min_width: int = 330
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 10px;text
 overflow-wrap:normal}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}
 nav{background:#f7f7f7;border:1px solid #ddd;padding:.5em 1em;display:inline-block}nav ul{margin:.2em 0;
 padding-left:1.2em}figure{margin:1em 0}img{max-width:100%;height:auto}figcaption{color:#555;font-size:90%}
-.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:0 1em}
+.gallery{display:grid;gap:0 1em}
 details{border:1px solid #ddd;border-radius:4px;padding:.3em .8em;margin:.6em 0}summary{cursor:pointer;font-weight:600}
 .tip{text-decoration:underline dotted;cursor:help}.notes{font-size:90%;color:#444}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:90%;font-weight:600;white-space:nowrap}
@@ -179,7 +181,9 @@ def to_html(blocks: Sequence[Block], base: Path, title: str) -> str:
                     + (f'<details class="notes"><summary>Notes</summary><ol>{listed}</ol></details>'
                        if listed else ""))
         if isinstance(b, Gallery):
-            return '<div class="gallery">' + "".join(render(None, x) for x in b.images) + "</div>"
+            columns = f"repeat(auto-fill,minmax(min(100%,{b.min_width}px),1fr))"
+            return (f'<div class="gallery" style="grid-template-columns:{columns}">'
+                    + "".join(render(None, x) for x in b.images) + "</div>")
         if isinstance(b, Details):
             anchor = f' id="{esc(b.anchor)}"' if b.anchor else ""
             return (f"<details{anchor}><summary>{esc(b.summary)}</summary>"

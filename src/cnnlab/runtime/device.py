@@ -23,6 +23,9 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"params.yaml: train.device is '{name}' but no CUDA GPU is visible; "
                         f"use auto or cpu.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"params.yaml: train.device is '{name}' but this machine has "
+                        f"{torch.cuda.device_count()} GPU(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
     return device
 
 

@@ -17,9 +17,12 @@ from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
 from cnnlab.params import TrainParams
 from cnnlab.progress import bar, say
+from cnnlab.runtime.distributed import World, current, shard, total, wrap
 from cnnlab.runtime.inference import as_input, device_of, loss_and_accuracy, memory_format, precision_context, predict
 from cnnlab.train.optim import Schedule, make_optimizer
 from cnnlab.train.resume import ResumeStore
+
+ONE = World()  # a single process
 
 
 @dataclass(frozen=True)
@@ -49,28 +52,39 @@ class FitResult:
         return self.history[self.best_epoch - 1]
 
 
-def train_epoch(model: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
-                p: TrainParams, epoch: int, label: str) -> tuple[float, float]:
-    """One pass over the training batches: mean loss and accuracy as trained."""
-    model.train()
+def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
+                p: TrainParams, epoch: int, label: str, world: World = ONE) -> tuple[float, float]:
+    """One pass over the training batches: mean loss and accuracy as trained (over the
+    whole of each batch, when ranks each train on a slice of it)."""
+    net.train()
     loss_sum, correct, seen = 0.0, 0, 0
     fmt = memory_format(p)
-    for b, (x, y) in enumerate(bar(batches, desc=f"epoch {epoch}", unit="batch", leave=False)):
+    for b, (x, y) in enumerate(bar(batches, desc=f"epoch {epoch}", unit="batch", leave=False, show=world.main)):
+        n = len(y)
+        x, y = shard(x, y, world)
         with precision_context(p, x.device):
-            out = model(as_input(x, fmt)).float()
-            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
-        if not math.isfinite(loss.item()):
+            out = net(as_input(x, fmt)).float()
+            if world.active:  # the slice's sum over the global batch, times the ranks DDP divides by
+                loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing, reduction="sum") * (world.size / n)
+            else:
+                loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
+        if world.active:
+            summed, right = total([loss.item() * n / world.size, float((out.argmax(1) == y).sum())], world, x.device)
+            mean = summed / n
+        else:
+            mean, right = loss.item(), (out.argmax(1) == y).sum().item()
+        if not math.isfinite(mean):
             raise UserError(
-                f"training diverged{' (' + label + ')' if label else ''}: loss is {loss.item()} "
+                f"training diverged{' (' + label + ')' if label else ''}: loss is {mean} "
                 f"at epoch {epoch}, batch {b + 1}, lr {schedule.lr:g}. Lower the learning rate "
                 f"(train.lr, or lr under this variant) or add a scheduler, then run again.")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.after_batch()
-        loss_sum += loss.item() * len(y)
-        correct += (out.argmax(1) == y).sum().item()
-        seen += len(y)
+        loss_sum += mean * n
+        correct += int(right)
+        seen += n
     return loss_sum / seen, correct / seen
 
 
@@ -80,8 +94,11 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     """Train for p.epochs (fewer with early stopping); keep the weights of the epoch
     with the best val accuracy (the last to beat the best before it by more than
     p.min_delta). With a store, the state after each epoch is saved
-    there; `resume` is such a saved state to carry on from."""
+    there; `resume` is such a saved state to carry on from. Under torchrun, every rank
+    trains a slice of each batch (runtime/distributed.py) and rank 0 saves and prints."""
     model.to(memory_format=memory_format(p))
+    world = current()
+    net = wrap(model, world, device_of(model))
     optimizer = make_optimizer(model, p)
     schedule = Schedule(optimizer, p, len(train_batches))
     history: list[EpochRecord] = []
@@ -97,10 +114,10 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     first = len(history) + 1
     stopped_early = False
     for epoch in bar(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", initial=first - 1,
-                     total=p.epochs):
+                     total=p.epochs, show=world.main):
         started = time.perf_counter()
         lr = schedule.lr
-        train_loss, train_acc = train_epoch(model, train_batches, optimizer, schedule, p, epoch, label)
+        train_loss, train_acc = train_epoch(net, train_batches, optimizer, schedule, p, epoch, label, world)
         with precision_context(p, device_of(model)):
             logits, labels = predict(model, val_batches)
         val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
@@ -111,11 +128,12 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
             best_epoch, best_acc = epoch, val_acc
             best_state = copy.deepcopy(model.state_dict())
         seconds += time.perf_counter() - started
-        say(epoch_line(label, record, p.epochs, time.perf_counter() - started))
+        if world.main:
+            say(epoch_line(label, record, p.epochs, time.perf_counter() - started))
         stopped_early = p.patience > 0 and epoch - best_epoch >= p.patience and epoch < p.epochs
         if on_epoch is not None:  # before the save: a kill between the two repeats a log, never skips one
             on_epoch(record)
-        if store is not None and epoch < p.epochs and not stopped_early:
+        if store is not None and world.main and epoch < p.epochs and not stopped_early:
             store.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": schedule.state_dict(), "history": [r.as_dict() for r in history],
                         "best_epoch": best_epoch, "best_accuracy": best_acc, "best_state": best_state,

@@ -21,6 +21,7 @@ from cnnlab.models.build import build_model, count_parameters, input_stats
 from cnnlab.params import Params, TrainParams, Variant
 from cnnlab.runtime.checkpoint import ModelCard
 from cnnlab.runtime.device import batch_fits, pick_device, seed_everything
+from cnnlab.runtime.distributed import current, rank_device, relaunch
 from cnnlab.runtime.inference import predict
 from cnnlab.train.loop import EpochRecord, FitResult, fit
 from cnnlab.train.lr_find import lr_range_test
@@ -50,7 +51,7 @@ class Setup:
 def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
     """The variant's model (initialised from `seed`, by default the first training seed) and data."""
     variant = params.variant(name)
-    device = pick_device(variant.train.device)
+    device = rank_device(pick_device(variant.train.device), current())
     prepared = load_prepared(params, seed)
     data = prepared.data
     seed_everything(params.training_seed(seed))
@@ -126,7 +127,16 @@ def fit_variant(s: Setup, p: TrainParams, seed: int, label: str, **fit_args: Any
 
 def batch_size_key(params: Params, name: str) -> str:
     """Where this variant's batch size is set: under the variant, or in train."""
-    return f"variants.{name}.batch_size" if "batch_size" in (params.variants[name] or {}) else "train.batch_size"
+    return set_at(params, name, "batch_size")
+
+
+def processes_key(params: Params, name: str) -> str:
+    return set_at(params, name, "processes")
+
+
+def set_at(params: Params, name: str, key: str) -> str:
+    """The params key that sets a training param of this variant: under the variant, or in train."""
+    return f"variants.{name}.{key}" if key in (params.variants[name] or {}) else f"train.{key}"
 
 
 def resume_store(name: str, seed: int, p: TrainParams, device: torch.device, first: bool = True,
@@ -143,6 +153,9 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
     """Train variant `name` from training seed `seed` into `out`: by default the first seed,
     into models/NAME (train@V); another seed's run goes into its own folder (repeat@V-S)."""
     seed = params.training_seed(seed)
+    ranks = relaunch(params.variant(name).train.processes, processes_key(params, name))
+    if ranks is not None:  # the whole stage ran again under torchrun; its rank 0 wrote the outputs
+        raise SystemExit(ranks)
     first = seed == params.training_seed()
     s = set_up(params, name, seed)
     p, lr_source = resolved(s.variant.train, name)
@@ -154,6 +167,10 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
     resume = store.load()
     if resume is not None:
         print(f"{name}: resuming after epoch {len(resume['history'])} of an interrupted training")
+    if not current().main:  # another rank: it trains its slice of every batch, rank 0 records; its stage ends
+        with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
+            fit_variant(s, p, seed, name, resume=resume)
+        raise SystemExit(0)
 
     logged = {"variant": name, "seed": seed, "split_seed": params.split_seed(seed), "data": asdict(params.data),
               "split": asdict(params.split), "train": asdict(p), "lr_source": lr_source}
