@@ -399,3 +399,21 @@ def test_a_seed_that_stopped_early_on_a_low_plateau_is_flagged(repo_params):
     assert found == {2: "seed 44: stopped at epoch 7 on a val plateau of 73.8%, its siblings' best 78.6%"}
     runs[2]["epochs_trained"] = cap  # ran to the cap: a slow seed, not one cut short
     assert far_seeds(params, result, (0.770, 0.772, 0.768), 7500) == {}
+
+
+def test_variants_of_no_family_get_a_section_of_their_own(tmp_path, monkeypatch, repo_params):
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fake_outputs(tmp_path, {"baseline": 0.91, "mine": 0.93})
+    variants = {**repo_params.variants, "mine": {"description": "my own idea", "epochs": 3}}
+    build_report(dataclasses.replace(repo_params, variants=variants, active=["baseline", "mine"]))
+    md = (tmp_path / "reports" / "report.md").read_text()
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert headings.index("## The CIFAR-10 ablation ladder") < headings.index("## Other variants")
+    ladder = md.split("## The CIFAR-10 ablation ladder")[1].split("\n## ")[0]
+    other = md.split("## Other variants")[1].split("\n## ")[0]
+    assert "baseline: confusion matrix" in ladder and "mine" not in ladder
+    assert "mine: confusion matrix" in other and "baseline" not in other and "Question:" not in other
+    assert "families/other_time_accuracy.png" not in md  # one variant: nothing to plot against another
