@@ -134,3 +134,19 @@ def test_the_mistakes_view_shows_no_more_images_than_saliency_max_images(workspa
         settings = MapSettings(dataclasses.replace(params.saliency, max_images=cap), trained.normalizer)
         figure = mistakes_view(trained, "baseline", ["gradient"], settings)
         assert f"the {shown} most confident mistakes" in figure._suptitle.get_text()
+
+
+def test_the_fast_network_is_whitened_from_the_training_split_and_saved_so(workspace):
+    from cnnlab.data.canonical import load_imageset
+    from cnnlab.models.fast import whitening_filters
+
+    params = workspace("fast", epochs=1, batch_size=32, model={"name": "fast", "widths": [8, 16]})
+    train_variant(params, "fast")
+    stats, split = read_json(layout.STATS), read_json(layout.SPLIT)
+    data = load_imageset(layout.RAW)
+    mean, std = torch.tensor(stats["mean"]).view(1, -1, 1, 1), torch.tensor(stats["std"]).view(1, -1, 1, 1)
+    train = (data.images[torch.tensor(split["train"])].float() / 255 - mean) / std  # the training split only
+    saved = torch.load(layout.trained("fast").weights)["whiten.weight"]
+    torch.testing.assert_close(saved[:12], whitening_filters(train, 5e-4), rtol=1e-4, atol=1e-4)
+    trained = load_trained(params, "fast")  # evaluate@V and saliency@V rebuild it from the file
+    torch.testing.assert_close(trained.model.whiten.weight.cpu(), saved)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from cnnlab.schema import flatten
+
 PARAMS = Path("params.yaml")
 # Written by the run itself (dvc.lock, the .gitignore files DVC keeps for its outputs) or
 # listed apart (params.yaml): not "uncommitted code".
@@ -52,16 +54,6 @@ def git(*args: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Dotted keys to leaf values (a list is one value, as `-S key=[...]` sets it)."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
 
 
 def changed_params(committed: Any, current: Any) -> list[tuple[str, Any, Any]]:

@@ -135,3 +135,13 @@ def coerce(tp: Any, value: Any, key: str, file: str = "params.yaml") -> Any:
         raise fail(key, f"must be {describe(tp)}, got {value!r}", file)
     return float(value) if tp is float else value
 
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys to leaf values, as `dvc exp run -S` and MLflow's params name them:
+    {"a": {"b": 1}} -> {"a.b": 1}; a list is one value, as `-S key=[...]` sets it."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.io import read_json, write_json
+from cnnlab.schema import flatten
 
 EXPERIMENT = "cnnlab"
 
@@ -27,16 +28,6 @@ def store_root() -> Path:
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_root() / 'mlflow.db'}"
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay whole values."""
-    if not isinstance(data, dict):
-        return {prefix: data}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
 
 
 @contextlib.contextmanager

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnlab.models import cam_cnn, convnet, mlp, resnet, transfer  # every module MODELS names
+from cnnlab.models import cam_cnn, convnet, fast, mlp, resnet, transfer  # every module MODELS names
 from cnnlab.models.registry import ModelSpec
 from cnnlab.registry import resolve
 
 Stats = tuple[list[float], list[float]]
-MODULES = (cam_cnn, convnet, mlp, resnet, transfer)
+MODULES = (cam_cnn, convnet, fast, mlp, resnet, transfer)
 
 
 def build_model(spec: ModelSpec, in_channels: int, image_size: int, num_classes: int, *,

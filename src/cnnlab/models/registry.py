@@ -20,6 +20,7 @@ from cnnlab.errors import UserError
 from cnnlab.models.settings import (
     CamCNNArgs,
     ConvNetArgs,
+    FastArgs,
     ImprovedCNNArgs,
     MLPArgs,
     MyCNNArgs,
@@ -72,6 +73,9 @@ MODELS: dict[str, ModelEntry] = {
     "cam_cnn": ModelEntry(CamCNNArgs, "cnnlab.models.cam_cnn:CamCNN",
                           "configurable CNN with a global-average-pool + linear head (CAM-ready)",
                           features=CONV | CAM),
+    "fast": ModelEntry(FastArgs, "cnnlab.models.fast:FastNet",
+                       "airbench's CIFAR-10 net: 2x2 patch-whitening layer set from the data, conv-pool-BN-GELU "
+                       "groups, global max-pool", features=CONV),
     "resnet18": ModelEntry(ResNetArgs, "cnnlab.models.resnet:build_resnet18",
                            "ResNet-18, CIFAR form (3x3 stem) for small images, ImageNet form for large",
                            features=CONV | CAM),

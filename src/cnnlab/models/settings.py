@@ -78,6 +78,14 @@ class CamCNNArgs:
 
 
 @dataclass(frozen=True)
+class FastArgs:
+    """airbench's network; airbench94's widths are 64, 256, 256 (a GPU setting)."""
+    widths: list[int] = bounded([64, 256, 256], ge=1)
+    batchnorm_momentum: float = bounded(0.4, gt=0.0, le=1.0)  # torch's convention (airbench: 0.6 in its own)
+    logit_scale: float = bounded(1 / 9, gt=0.0)
+
+
+@dataclass(frozen=True)
 class ResNetArgs:
     form: Literal["auto", "cifar", "imagenet"] = "auto"
 

@@ -147,7 +147,7 @@ details{border:1px solid #ddd;border-radius:4px;padding:.3em .8em;margin:.6em 0}
 .tip{text-decoration:underline dotted;cursor:help}.notes{font-size:90%;color:#444}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:90%;font-weight:600;white-space:nowrap}
 .good{background:#d7f0dc;color:#14532d}.bad{background:#fbd5d5;color:#7f1d1d}.neutral{background:#fdf0c8;color:#5c4400}
-.muted{background:#e8e8e8;color:#444}.best{font-weight:700}"""
+.muted{background:#e8e8e8;color:#444}"""
 
 NUMBER = re.compile(r"^[-+]?[\d,.]+%?( \(\d+\))?( \[[-+]?[\d.,]+, [-+]?[\d.,]+\])?$")
 

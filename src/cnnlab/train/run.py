@@ -13,7 +13,7 @@ from torch import nn
 
 from cnnlab import layout, tracking
 from cnnlab.data.canonical import LABELS, META
-from cnnlab.data.loader import BatchLoader, TensorBatches
+from cnnlab.data.loader import BatchLoader, Normalizer, TensorBatches
 from cnnlab.data.prepared import Prepared, load_prepared
 from cnnlab.figures.lr_find import lr_find_figure
 from cnnlab.io import read_json, save_figure, write_csv, write_json
@@ -57,6 +57,9 @@ def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
     seed_everything(params.training_seed(seed))
     model = build_model(variant.model, data.channels, data.image_size, len(data.classes), pretrained=True)
     mean, std = input_stats(variant.model, data.channels) or (prepared.mean, prepared.std)
+    if hasattr(model, "init_from_data"):  # a layer set from the training images (fast's whitening)
+        train, normalize = prepared.indices("train"), Normalizer(mean, std)
+        model.init_from_data(lambda n: normalize(data.images[train[:n]].float().div_(255.0)))
     return Setup(variant, device, prepared, model.to(device), list(mean), list(std))
 
 
