@@ -390,9 +390,10 @@ def section_blocks(section: Section, intervals: dict[str, Estimate]) -> list[Blo
     blocks += [
         Text("Confusion matrices on the test set:"),
         Gallery([Image(linked(layout.tested(n).confusion), f"{n}: confusion matrix") for n in names]),
-        Text("Saliency, every method on the same test images (the target is the true class):"),
-        Gallery([Image(linked(layout.tested(n).saliency_figure("methods")), f"{n}: saliency methods")
-                 for n in names], min_width=480),
+        # Tall figures (a row per class): folded, so the page stays short, one click from the comparison.
+        Details("Saliency: every method on the same test images (the target is the true class), side by side",
+                [Gallery([Image(linked(layout.tested(n).saliency_figure("methods")), f"{n}: saliency methods")
+                          for n in names], min_width=480)]),
     ]
     blocks += [variant_details(r, intervals[r.name]) for r in section.variants]
     return blocks
