@@ -62,8 +62,8 @@ class FastNet(nn.Module):
 
     @torch.no_grad()
     def init_from_data(self, training_images: Callable[[int], torch.Tensor], eps: float = 5e-4) -> None:
-        """Set the whitening filters from the first WHITEN_IMAGES training images
-        (`training_images(n)`: normalised, N x C x H x W)."""
+        """Set the whitening filters from WHITEN_IMAGES training images (`training_images(n)`:
+        n of them, or all there are, normalised, N x C x H x W)."""
         weight = whitening_filters(training_images(WHITEN_IMAGES).float(), eps)
         self.whiten.weight.copy_(torch.cat([weight, -weight]).to(self.whiten.weight))
 

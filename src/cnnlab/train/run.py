@@ -59,7 +59,8 @@ def set_up(params: Params, name: str, seed: int | None = None) -> Setup:
     mean, std = input_stats(variant.model, data.channels) or (prepared.mean, prepared.std)
     if hasattr(model, "init_from_data"):  # a layer set from the training images (fast's whitening)
         train, normalize = prepared.indices("train"), Normalizer(mean, std)
-        model.init_from_data(lambda n: normalize(data.images[train[:n]].float().div_(255.0)))
+        # n images spread evenly over the split: a folder source lists its images class by class
+        model.init_from_data(lambda n: normalize(data.images[train[::max(1, len(train) // n)][:n]].float() / 255))
     return Setup(variant, device, prepared, model.to(device), list(mean), list(std))
 
 
@@ -133,10 +134,6 @@ def batch_size_key(params: Params, name: str) -> str:
     return set_at(params, name, "batch_size")
 
 
-def processes_key(params: Params, name: str) -> str:
-    return set_at(params, name, "processes")
-
-
 def set_at(params: Params, name: str, key: str) -> str:
     """The params key that sets a training param of this variant: under the variant, or in train."""
     return f"variants.{name}.{key}" if key in (params.variants[name] or {}) else f"train.{key}"
@@ -156,7 +153,7 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
     """Train variant `name` from training seed `seed` into `out`: by default the first seed,
     into models/NAME (train@V); another seed's run goes into its own folder (repeat@V-S)."""
     seed = params.training_seed(seed)
-    ranks = relaunch(params.variant(name).train.processes, processes_key(params, name))
+    ranks = relaunch(params.variant(name).train.processes, set_at(params, name, "processes"))
     if ranks is not None:  # the whole stage ran again under torchrun; its rank 0 wrote the outputs
         raise SystemExit(ranks)
     first = seed == params.training_seed()
