@@ -28,15 +28,9 @@ class TrainedClassifier(PythonModel):
         import torch
 
         from cnnlab.data.loader import Normalizer
-        from cnnlab.io import read_json
-        from cnnlab.models.build import build_model
-        from cnnlab.runtime.checkpoint import ModelCard
-        from cnnlab.weights import load_state_dict
+        from cnnlab.runtime.checkpoint import load_model_files
 
-        self.card = ModelCard(**read_json(context.artifacts[CARD]))
-        model = build_model(self.card.spec, self.card.in_channels, self.card.image_size, len(self.card.classes))
-        model.load_state_dict(load_state_dict(context.artifacts[WEIGHTS], "cpu"))
-        self.model = model.eval()
+        self.model, self.card = load_model_files(context.artifacts[WEIGHTS], context.artifacts[CARD])
         self.normalize = Normalizer(self.card.mean, self.card.std)
         self.torch = torch
 

@@ -98,13 +98,6 @@ def load_claims_file(path: Path = CLAIMS_FILE) -> ClaimsFile:
     if len(families) != len(loaded.families):
         raise UserError(f"{path}: two families share an id; give each its own.")
     for i, c in enumerate(claims):
-        if c.family and c.family not in families:
-            raise UserError(f"{path}: claims[{i}] ({c.id}) names family '{c.family}', which is not under "
-                            f"families (known: {', '.join(families) or 'none'}); fix it in {path}.")
-        if c.family and not set(c.variants) <= set(families[c.family].variants):
-            raise UserError(f"{path}: claims[{i}] ({c.id}) compares variants outside its family '{c.family}'; "
-                            f"add them to that family's variants in {path}.")
-    for i, c in enumerate(claims):
         kinds = [bool(c.better) and bool(c.worse), bool(c.faster) and bool(c.slower), bool(c.variant)]
         if sum(kinds) != 1 or len(c.variants) != (1 if c.variant else 2) or (c.variant and c.at_least <= 0):
             raise UserError(f"{path}: claims[{i}] ({c.id}) must name better and worse, or faster and slower, "
@@ -112,6 +105,12 @@ def load_claims_file(path: Path = CLAIMS_FILE) -> ClaimsFile:
         if (c.by or c.within) and not c.better or c.by and c.within:
             raise UserError(f"{path}: claims[{i}] ({c.id}) has `by` (a size) or `within` (a tie's margin), which "
                             f"go with better and worse, one of them at a time; fix it in {path}.")
+        if c.family and c.family not in families:
+            raise UserError(f"{path}: claims[{i}] ({c.id}) names family '{c.family}', which is not under "
+                            f"families (known: {', '.join(families) or 'none'}); fix it in {path}.")
+        if c.family and not set(c.variants) <= set(families[c.family].variants):
+            raise UserError(f"{path}: claims[{i}] ({c.id}) compares variants outside its family '{c.family}'; "
+                            f"add them to that family's variants in {path}.")
     if len({c.id for c in claims}) != len(claims):
         raise UserError(f"{path}: two claims share an id; give each its own.")
     return loaded

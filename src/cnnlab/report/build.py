@@ -301,11 +301,16 @@ SPLIT_PER_SEED = "; every training seed draws its own, this is the first seed's"
 @dataclass(frozen=True)
 class Section:
     """A family of the write-ups present in this run (or the variants of none), with its claims."""
+    id: str
     title: str
     question: str
     variants: list[VariantResult]
     judgements: list[Judgement]
-    id: str = ""
+
+    @property
+    def time_figure(self) -> Path | None:
+        """Test accuracy against training time, where there are variants to set side by side."""
+        return layout.REPORT.time_accuracy(self.id) if len(self.variants) > 1 else None
 
 
 def sections(families: list[Family], results: list[VariantResult], judgements: list[Judgement]) -> list[Section]:
@@ -314,17 +319,17 @@ def sections(families: list[Family], results: list[VariantResult], judgements: l
     for f in families:
         present = [r for r in results if r.name in f.variants]
         if present:
-            out.append(Section(f.title, f.question, present,
-                               [j for j in judgements if j.claim.family == f.id and j.verdict != "not run"], f.id))
+            out.append(Section(f.id, f.title, f.question, present,
+                               [j for j in judgements if j.claim.family == f.id and j.verdict != "not run"]))
     known = {v for f in families for v in f.variants}
     others = [r for r in results if r.name not in known]
     if others:
-        out.append(Section("Other variants", "", others, []))
+        out.append(Section("other", "Other variants", "", others, []))
     return out
 
 
-def provenance_text(params: Params, results: list[VariantResult], origin: Provenance) -> list[Block]:
-    split = read_json(layout.SPLIT)
+def provenance_text(params: Params, results: list[VariantResult], split: dict[str, list[int]],
+                    origin: Provenance) -> list[Block]:
     meta = read_json(layout.RAW / META)
     return [
         Text(f"What ran: {meta['source']}, {meta['count']} images of {meta['image_size']}x{meta['image_size']} "
@@ -380,9 +385,8 @@ def section_blocks(section: Section, intervals: dict[str, Estimate]) -> list[Blo
     if section.judgements:
         blocks += [Text(f"Verdicts: {verdict_counts(section.judgements)} (how they are made: see the end; each "
                         "verdict's note holds its numbers and test)."), claims_table(section.judgements)]
-    if len(section.variants) > 1:
-        blocks.append(Image(linked(layout.REPORT.time_accuracy(section.id or "other")),
-                            f"test accuracy against training time: {', '.join(names)}"))
+    if section.time_figure is not None:
+        blocks.append(Image(linked(section.time_figure), f"test accuracy against training time: {', '.join(names)}"))
     for r in section.variants:
         range_test = layout.lr_find(r.name).plot
         if range_test.exists():  # lr: auto - the learning rate came from this LR range test
@@ -418,13 +422,13 @@ def variant_details(r: VariantResult, estimate: Estimate) -> Details:
 
 
 def build_blocks(params: Params, results: list[VariantResult], intervals: dict[str, Estimate], method: str,
-                 judgements: list[Judgement], flags: Flags, parts: list[Section], origin: Provenance
-                 ) -> list[Block]:
+                 judgements: list[Judgement], flags: Flags, parts: list[Section], split: dict[str, list[int]],
+                 origin: Provenance) -> list[Block]:
     """method: what every interval in `intervals` is over (they share it: the same seeds and test images)."""
     elsewhere = [j for j in judgements if j.verdict == "not run"]
     blocks: list[Block] = [
         Heading(TITLE, 1),
-        *provenance_text(params, results, origin),
+        *provenance_text(params, results, split, origin),
         *summary_blocks(params, results, intervals, method, flags),
         *data_blocks(),
     ]
@@ -464,11 +468,10 @@ def family_figures(parts: list[Section], intervals: dict[str, Estimate]) -> None
     """Test accuracy against training time, per section of two or more variants."""
     def draw(folder: Path) -> None:
         for section in parts:
-            if len(section.variants) > 1:
+            if section.time_figure is not None:
                 points = {r.name: (r.timing["train_seconds"], intervals[r.name].value, intervals[r.name].low,
                                    intervals[r.name].high) for r in section.variants}
-                save_figure(time_accuracy_figure(points, section.title),
-                            folder / layout.REPORT.time_accuracy(section.id or "other").name)
+                save_figure(time_accuracy_figure(points, section.title), folder / section.time_figure.name)
 
     replace_dir(layout.REPORT.families, draw)
 
@@ -495,7 +498,8 @@ def build_report(params: Params) -> Path:
     scores = workspace_scores(params)
     intervals = {r.name: accuracy(scores.correct(r.name), scores.same_images) for r in results}
     method = next(iter(intervals.values())).method
-    flags = flag(params, results, intervals, scores.chance, len(read_json(layout.SPLIT)["val"]))
+    split = read_json(layout.SPLIT)
+    flags = flag(params, results, intervals, scores.chance, len(split["val"]))
     save_figure(intervals_figure({n: (e.value, e.low, e.high) for n, e in intervals.items()}, method,
                                  {n: e.per_seed for n, e in intervals.items()},
                                  {n: list(found) for n, found in flags.outliers.items()}, scores.chance),
@@ -505,7 +509,7 @@ def build_report(params: Params) -> Path:
     parts = sections(claims.families, results, judgements)
     family_figures(parts, intervals)
     write_json(layout.REPORT.summary, summary_metrics(intervals))
-    blocks = build_blocks(params, results, intervals, method, judgements, flags, parts, provenance())
+    blocks = build_blocks(params, results, intervals, method, judgements, flags, parts, split, provenance())
     write_text(layout.REPORT.markdown, to_markdown(blocks))
     write_text(layout.REPORT.html, to_html(blocks, layout.REPORTS, TITLE))
     for r in results:

@@ -45,7 +45,14 @@ def save_checkpoint(model_dir: Path, state: dict[str, torch.Tensor], card: Model
 def load_checkpoint(model_dir: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
     files = TrainedModel(Path(model_dir))
     require(files.weights, f"train@{files.dir.name}")
-    card = ModelCard(**read_json(files.card))
+    return load_model_files(files.weights, files.card, device)
+
+
+def load_model_files(weights: str | Path, card_file: str | Path,
+                     device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
+    """The model its card describes, with its weights, in eval mode (the two files may live
+    apart, as among an MLflow model's artifacts)."""
+    card = ModelCard(**read_json(card_file))
     model = build_model(card.spec, card.in_channels, card.image_size, len(card.classes))
-    model.load_state_dict(load_state_dict(files.weights, device))
+    model.load_state_dict(load_state_dict(weights, device))
     return model.to(device).eval(), card
