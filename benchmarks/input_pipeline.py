@@ -4,7 +4,7 @@ usual torchvision ImageFolder + PIL transforms + DataLoader loop, on CIFAR-10 JP
 Same images, same batch size (128 by default), same augmentation for training (flip,
 4-px pad-and-crop, colour jitter 0.2), same thread count, measured in one run:
   (a) input pipeline alone: decoded, augmented, normalised batches per second;
-  (b) per model (params.yaml's variants: baseline, small_filters, resnet18 by default),
+  (b) per model (params.yaml's variants: baseline, small_filters, resnet18, fast by default),
       training images/second fed by each pipeline, and the model-only ceiling (the same
       steps on one pre-made batch);
   (c) per model, evaluation images/second (forward passes without gradients, no
@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     ap.add_argument("--images", type=int, default=10_000, help="training images used by every pipeline")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--models", default="baseline,small_filters,resnet18", help="variants of params.yaml")
+    ap.add_argument("--models", default="baseline,small_filters,resnet18,fast", help="variants of params.yaml")
     ap.add_argument("--seconds", type=float, default=20.0, help="about how long each timing runs")
     args = ap.parse_args()
     if not args.archive.exists():

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 import torchvision.transforms.functional as TF
@@ -173,3 +174,51 @@ def test_a_loader_over_split_rows_of_a_memory_map_yields_the_copied_splits_batch
     copied = BatchLoader(data.images[rows], data.labels[rows], 4, norm, shuffle=True, augment=AUG, seed=3)
     for (a, ya), (b, yb) in zip(lazy, copied, strict=True):
         assert torch.equal(a, b) and torch.equal(ya, yb)
+
+
+def distinct_images(n: int, size: int = 6) -> torch.Tensor:
+    """n uint8 images that differ from their own mirror image and from each other."""
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (n, 1, size, size), generator=g, dtype=torch.uint8)
+
+
+def flipped_in(batches, images: torch.Tensor) -> dict[int, bool]:
+    """For each image (by index), whether the epoch's batches showed it mirrored."""
+    seen = {}
+    for x, y in batches:
+        for img, label in zip(x, y, strict=True):
+            i = int(label)  # labels are the image indices
+            plain = images[i].float() / 255
+            assert torch.equal(img, plain) or torch.equal(img, plain.flip(-1))
+            seen[i] = torch.equal(img, plain.flip(-1))
+    return seen
+
+
+def test_alternating_flips_mirror_each_image_in_every_other_epoch():
+    n = 40
+    images = distinct_images(n)
+    loader = BatchLoader(images, torch.arange(n), 8, Normalizer([0.0], [1.0]), shuffle=True,
+                         augment=AugmentParams(hflip="alternate"), seed=3)
+    epochs = [flipped_in(loader, images) for _ in range(4)]
+    assert all(len(e) == n for e in epochs)  # every image once an epoch (40 = 5 full batches)
+    first = [epochs[0][i] for i in range(n)]
+    assert 10 <= sum(first) <= 30  # drawn at random, about half
+    for e, epoch in enumerate(epochs):
+        assert [epoch[i] for i in range(n)] == [f ^ (e % 2 == 1) for f in first]
+    # random flips (hflip: true) are drawn afresh: some image keeps its flip two epochs running
+    random = BatchLoader(images, torch.arange(n), 8, Normalizer([0.0], [1.0]), shuffle=True,
+                         augment=AugmentParams(hflip=True), seed=3)
+    a, b = flipped_in(random, images), flipped_in(random, images)
+    assert any(a[i] == b[i] for i in range(n))
+
+
+def test_reflect_padding_crops_as_torch_pads_in_reflect_mode():
+    from cnnlab.data.augment import crop_at
+
+    x = torch.rand(5, 3, 6, 6, generator=torch.Generator().manual_seed(1))
+    top, left = torch.tensor([0, 1, 2, 3, 4]), torch.tensor([4, 3, 2, 1, 0])
+    out = crop_at(x, 2, top, left, "reflect")
+    for i in range(5):
+        # reflect: the pixel two to the left of column 0 is column 2, as numpy's "reflect"
+        padded = torch.from_numpy(np.pad(x[i].numpy(), ((0, 0), (2, 2), (2, 2)), mode="reflect"))
+        torch.testing.assert_close(out[i], padded[:, top[i]:top[i] + 6, left[i]:left[i] + 6], rtol=0, atol=0)

@@ -20,8 +20,7 @@ def stages_covering(path: str) -> set[str]:
             if any(path == d or path.startswith(d.rstrip("/") + "/") for d in stage.get("deps", []))}
 
 
-ALL = {"download", "split", "stats", "data_overview", "lr_find", "train", "evaluate", "repeat", "misclassified",
-       "saliency", "report"}
+ALL = {"download", "split", "stats", "data_overview", "lr_find", "train", "evaluate", "repeat", "saliency", "report"}
 
 
 def test_a_change_re_runs_the_stages_that_run_the_changed_code_and_no_others():

@@ -9,7 +9,7 @@ from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.errors import UserError
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
-from cnnlab.params import TrainParams
+from cnnlab.params import AugmentParams, TrainParams
 from cnnlab.runtime.device import seed_everything
 from cnnlab.runtime.inference import loss_and_accuracy, predict
 from cnnlab.train.loop import fit
@@ -26,7 +26,7 @@ def setup(seed=0, **train):
     seed_everything(seed)
     model = build_model(parse_model_spec(SPEC, "m"), 3, 8, 3)
     p = TrainParams(model=SPEC, epochs=train.pop("epochs", 6), batch_size=8, **train)
-    return (model, BatchLoader(data.images[tr], data.labels[tr], 8, norm, shuffle=True, seed=seed),
+    return (model, BatchLoader(data.images[tr], data.labels[tr], 8, norm, shuffle=True, seed=seed, augment=p.augment),
             BatchLoader(data.images[va], data.labels[va], 64, norm), p)
 
 
@@ -106,7 +106,7 @@ def test_adam_and_sgd_are_configured_from_params():
     sgd = make_optimizer(model, dataclasses.replace(p, optimizer="sgd", momentum=0.8, weight_decay=1e-4))
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.8 and sgd.defaults["nesterov"]
     adam = make_optimizer(model, dataclasses.replace(p, optimizer="adam", weight_decay=5e-4))
-    assert isinstance(adam, torch.optim.Adam) and adam.defaults["weight_decay"] == 5e-4
+    assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["weight_decay"] == 5e-4
 
 
 def lrs_used(p_overrides, epochs=4, optimizer="sgd"):
@@ -213,7 +213,7 @@ def test_adamw_and_sgd_without_nesterov_are_configured_from_params():
 
     model, _, _, p = setup()
     adamw = make_optimizer(model, dataclasses.replace(p, optimizer="adamw", weight_decay=0.05))
-    assert isinstance(adamw, torch.optim.AdamW) and adamw.defaults["weight_decay"] == 0.05
+    assert isinstance(adamw, torch.optim.AdamW) and adamw.param_groups[0]["weight_decay"] == 0.05
     plain = make_optimizer(model, dataclasses.replace(p, optimizer="sgd", nesterov=False))
     assert plain.defaults["nesterov"] is False and plain.defaults["momentum"] == 0.9
 
@@ -258,7 +258,12 @@ class Interrupted(Exception):
 
 @pytest.mark.parametrize("overrides", [dict(lr=3e-3, epochs=5, scheduler="onecycle", optimizer="sgd"),
                                        dict(lr=0.05, epochs=5, scheduler="plateau", plateau_patience=0,
-                                            optimizer="sgd")])
+                                            optimizer="sgd"),
+                                       # the fast recipe: its average and its flips carry on too
+                                       dict(lr=0.05, epochs=5, scheduler="triangle", optimizer="sgd", ema=0.9,
+                                            decoupled_weight_decay=True, weight_decay=5e-4,
+                                            augment=AugmentParams(hflip="alternate", crop_padding=1,
+                                                                  crop_fill="reflect"))])
 def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path, overrides):
     from cnnlab.train.resume import ResumeStore
 
@@ -268,18 +273,18 @@ def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path, ove
     store = ResumeStore(tmp_path / "resume.pt", key="k")
     model, train, val, p = setup(**overrides)
 
-    def stop_after_three(record):
-        if record.epoch == 3:
+    def stop_at_four(record):  # an even epoch: alternating flips must know where they are
+        if record.epoch == 4:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        fit(model, train, val, p, on_epoch=stop_after_three, store=store)
+        fit(model, train, val, p, on_epoch=stop_at_four, store=store)
     saved = store.load()
-    assert len(saved["history"]) == 2  # epoch 3 never reached its save
+    assert len(saved["history"]) == 3  # epoch 4 never reached its save
 
     model, train, val, p = setup(**overrides)
     resumed = fit(model, train, val, p, store=store, resume=saved)
-    assert resumed.resumed_from == 2 and [r.epoch for r in resumed.history] == [1, 2, 3, 4, 5]
+    assert resumed.resumed_from == 3 and [r.epoch for r in resumed.history] == [1, 2, 3, 4, 5]
     assert [r.as_dict() for r in resumed.history] == [r.as_dict() for r in whole.history]
     assert all(torch.equal(resumed.best_state[k], whole.best_state[k]) for k in whole.best_state)
     # a state saved under another key (other params or data) is not used, and is removed
@@ -309,3 +314,105 @@ def test_a_log_gets_one_plain_line_per_epoch_and_no_bars(capsys):
     for line, r in zip(lines, result.history, strict=True):
         assert f"val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f}" in line and line.endswith(" s")
     assert "\r" not in err and "it/s" not in err and "batch/s" not in err  # no progress bar in a log
+
+
+def test_triangle_rises_linearly_from_a_fifth_of_lr_to_lr_then_falls_linearly_to_zero():
+    seen, steps = lrs_used({"scheduler": "triangle", "lr": 0.05, "pct_start": 0.25}, epochs=4)
+    total = 4 * steps
+    peak = int(0.25 * total) - 1  # OneCycleLR's: the peak ends the warm-up phase
+    assert seen[0] == pytest.approx(0.01) and seen[peak] == pytest.approx(0.05)
+    assert seen[-1] == pytest.approx(0, abs=1e-12)
+    assert max(seen) == pytest.approx(0.05)
+    rise, fall = torch.tensor(seen[:peak + 1]).diff(), torch.tensor(seen[peak:]).diff()
+    torch.testing.assert_close(rise, torch.full_like(rise, 0.04 / peak))  # straight lines
+    torch.testing.assert_close(fall, torch.full_like(fall, -0.05 / (total - 1 - peak)))
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.4])
+def test_decoupled_sgd_weight_decay_shrinks_weights_by_the_same_fraction_whatever_the_lr(lr):
+    from cnnlab.train.optim import make_optimizer
+
+    def shrink(decoupled: bool) -> float:
+        model = torch.nn.Linear(1, 1, bias=False)
+        torch.nn.init.constant_(model.weight, 2.0)
+        p = TrainParams(model=SPEC, optimizer="sgd", momentum=0.0, lr=lr, weight_decay=0.01,
+                        decoupled_weight_decay=decoupled)
+        opt = make_optimizer(model, p)
+        model.weight.grad = torch.zeros_like(model.weight)  # decay alone
+        opt.step()
+        return 1 - model.weight.item() / 2.0
+
+    assert shrink(True) == pytest.approx(0.01, abs=1e-6)  # weight_decay per step at the peak lr (float32)
+    assert shrink(False) == pytest.approx(lr * 0.01, abs=1e-6)  # coupled: L2, scaled by the lr
+
+
+def test_decoupled_adam_steps_as_adamw():
+    from cnnlab.train.optim import make_optimizer
+
+    def step(p: TrainParams, make=None) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 2)
+        opt = make(model) if make else make_optimizer(model, p)
+        for _ in range(3):
+            opt.zero_grad()
+            model(torch.ones(4, 3)).square().sum().backward()
+            opt.step()
+        return model.weight.detach()
+
+    ours = step(TrainParams(model=SPEC, optimizer="adam", lr=0.1, weight_decay=0.5, decoupled_weight_decay=True))
+    adamw = step(None, lambda m: torch.optim.AdamW(m.parameters(), lr=0.1, weight_decay=0.5))
+    coupled = step(TrainParams(model=SPEC, optimizer="adam", lr=0.1, weight_decay=0.5))
+    torch.testing.assert_close(ours, adamw)
+    assert not torch.allclose(ours, coupled)
+
+
+def test_the_weight_average_follows_the_warmed_up_exponential_recursion_buffers_included():
+    from cnnlab.train.loop import warmed_up_decay, weight_average
+
+    assert warmed_up_decay(0.99, 0) == pytest.approx(0.1) and warmed_up_decay(0.99, 10_000) == 0.99
+    model = torch.nn.BatchNorm1d(2)
+    average = weight_average(model, 0.9)
+    expected_w, expected_m = None, None
+    for k in range(30):
+        with torch.no_grad():
+            model.weight.fill_(float(k))
+            model.running_mean.fill_(float(-k))
+        average.update_parameters(model)
+        if expected_w is None:  # the first update copies
+            expected_w, expected_m = float(k), float(-k)
+        else:
+            d = warmed_up_decay(0.9, k)  # the k-th update averages k models before it
+            expected_w, expected_m = d * expected_w + (1 - d) * k, d * expected_m - (1 - d) * k
+    assert average.module.weight[0].item() == pytest.approx(expected_w)
+    assert average.module.running_mean[0].item() == pytest.approx(expected_m)
+    assert weight_average(model, 0.0) is None
+
+
+def test_with_an_average_the_kept_weights_are_the_averages_not_the_last_steps():
+    model, train, val, p = setup(ema=0.9, lr=0.05, optimizer="sgd", epochs=2)
+    result = fit(model, train, val, p)
+    last = model.state_dict()
+    assert result.best_epoch == 2 or result.best_state is not None
+    assert any(not torch.equal(result.best_state[k], last[k]) for k in last if last[k].is_floating_point())
+    model.load_state_dict(result.best_state)  # the same keys: it loads into the plain model
+
+
+@pytest.mark.parametrize("optimizer, decoupled", [("sgd", True), ("sgd", False), ("adamw", False)])
+def test_biases_train_at_a_scaled_lr_with_the_same_decay_per_step(optimizer, decoupled):
+    from cnnlab.train.optim import Schedule, make_optimizer
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    p = TrainParams(model=SPEC, optimizer=optimizer, lr=0.1, weight_decay=0.01, bias_lr_scale=64.0,
+                    decoupled_weight_decay=decoupled, scheduler="triangle", epochs=2)
+    opt = make_optimizer(model, p)
+    weights, biases = opt.param_groups
+    assert [id(q) for q in biases["params"]] == [id(model[1].bias)]  # BatchNorm's, not the convolution's
+    assert biases["lr"] == pytest.approx(6.4) and weights["lr"] == pytest.approx(0.1)
+    assert biases["lr"] * biases["weight_decay"] == pytest.approx(weights["lr"] * weights["weight_decay"])
+    schedule = Schedule(opt, p, 5)  # the schedule keeps the ratio at every step
+    for _ in range(7):
+        opt.step()
+        schedule.after_batch()
+        assert biases["lr"] == pytest.approx(64 * weights["lr"])
+    plain = make_optimizer(model, dataclasses.replace(p, bias_lr_scale=1.0))
+    assert len(plain.param_groups) == 1

@@ -46,7 +46,7 @@ class TrainedModel:
 @dataclass(frozen=True)
 class TestResults:
     """What evaluate@V writes into reports/variants/V (repeat@V-S into runs/V/S/test);
-    misclassified@V and saliency@V add theirs beside it."""
+    saliency@V adds its own beside it."""
     dir: Path
 
     metrics = file("metrics.json")
@@ -133,7 +133,7 @@ def trained(variant: str) -> TrainedModel:
 
 
 def tested(variant: str) -> TestResults:
-    """evaluate@V's results, with misclassified@V's and saliency@V's."""
+    """evaluate@V's results, with saliency@V's."""
     return TestResults(REPORTS / "variants" / variant)
 
 

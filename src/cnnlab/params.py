@@ -56,10 +56,14 @@ class AugmentParams:
     # Random-resized crop: the smallest area fraction of the crop (torchvision's
     # scale[0], e.g. 0.08), aspect ratio 3/4..4/3, resized back to the image size (0: off).
     resized_crop: float = bounded(0.0, ge=0.0, le=1.0)
-    hflip: bool = False
+    # true: each image flipped with probability 1/2 each epoch; alternate: each image's flip
+    # drawn once, then flipped every other epoch (airbench's, so every image is seen both ways
+    # in any two epochs in a row).
+    hflip: bool | Literal["alternate"] = False
     crop_padding: int = bounded(0, ge=0)
-    # What the padding of the random crop is: zero (black) or mean (the mean colour).
-    crop_fill: Literal["zero", "mean"] = "zero"
+    # What the padding of the random crop is: zero (black), mean (the mean colour) or
+    # reflect (the image mirrored at its edge: a small translation that adds no new edge).
+    crop_fill: Literal["zero", "mean", "reflect"] = "zero"
     # Strength of brightness, contrast and saturation jitter: factors in [1-s, 1+s].
     color_jitter: float = bounded(0.0, ge=0.0, le=1.0)
     # Side of the square cut out of a training image (0: off), and how often.
@@ -68,7 +72,7 @@ class AugmentParams:
 
     @property
     def active(self) -> bool:
-        return (self.resized_crop > 0 or self.hflip or self.crop_padding > 0 or self.color_jitter > 0
+        return (self.resized_crop > 0 or self.hflip is not False or self.crop_padding > 0 or self.color_jitter > 0
                 or (self.cutout > 0 and self.cutout_p > 0))
 
 
@@ -82,6 +86,12 @@ class TrainParams:
     momentum: float = bounded(0.9, ge=0.0, lt=1.0)
     nesterov: bool = True
     weight_decay: float = bounded(0.0, ge=0.0)
+    # true: the weight decay does not change with the peak lr chosen (AdamW's; for SGD
+    # airbench's form, weight_decay / lr, so the shrink per step is lr_t / lr x weight_decay).
+    decoupled_weight_decay: bool = False
+    # The learning rate of normalisation layers' biases (BatchNorm's) times this, their decay
+    # per step unchanged (airbench's bias_scaler, 64): they move fast at little risk.
+    bias_lr_scale: float = bounded(1.0, gt=0.0)
     label_smoothing: float = bounded(0.0, ge=0.0, lt=1.0)
     batch_size: int = bounded(64, ge=1)
     epochs: int = bounded(10, ge=1)
@@ -90,7 +100,7 @@ class TrainParams:
     # How much higher a val accuracy must be to count as better: for early stopping, the
     # epoch kept and plateau decays alike (0.002: 15 of 7,500 images).
     min_delta: float = bounded(0.0, ge=0.0, lt=1.0)
-    scheduler: Literal["none", "step", "onecycle", "cosine", "plateau"] = "none"
+    scheduler: Literal["none", "step", "onecycle", "cosine", "plateau", "triangle"] = "none"
     step_size: int = bounded(5, ge=1)
     # step and plateau: the factor each decay multiplies the LR by.
     gamma: float = bounded(0.1, gt=0.0, le=1.0)
@@ -98,6 +108,14 @@ class TrainParams:
     # the LR (torch's ReduceLROnPlateau patience: 1 decays at the second such epoch in a row).
     plateau_patience: int = bounded(1, ge=0)
     pct_start: float = bounded(0.3, gt=0.0, lt=1.0)
+    # Exponential moving average of the weights (and BatchNorm statistics), updated after
+    # every batch with this decay (0: off); validation, the kept epoch and the saved model
+    # are the average's.
+    ema: float = bounded(0.0, ge=0.0, lt=1.0)
+    # Test-time augmentation of the test predictions (evaluate@V): the mean logits over the
+    # image and its mirror (flip), and over one-pixel shifts of both (flip_translate).
+    # Validation, run every epoch to choose the kept one, stays plain: TTA costs 2 or 6 passes.
+    tta: Literal["none", "flip", "flip_translate"] = "none"
     device: str = "auto"
     # >1: DistributedDataParallel over this many processes on this machine (torchrun
     # --standalone), each training a slice of every batch; with cuda, one GPU per process.

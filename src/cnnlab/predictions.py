@@ -1,4 +1,4 @@
-"""evaluate@V's per-image test predictions, which misclassified@V and saliency@V read
+"""evaluate@V's per-image test predictions, which its gallery of mistakes and saliency@V read
 instead of running the model over the test set again."""
 
 from __future__ import annotations

@@ -21,14 +21,27 @@ def _uniform(n: int, low: float, high: float, g: torch.Generator, device: torch.
 
 
 def random_hflip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    flip = torch.rand(len(x), generator=g, device=x.device) < 0.5
+    return flip_where(x, torch.rand(len(x), generator=g, device=x.device) < 0.5)
+
+
+def flip_where(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """The images of x mirrored left-right where `flip` (one bool per image) is true."""
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
-def pad(x: torch.Tensor, padding: int, fill: torch.Tensor | None = None) -> torch.Tensor:
-    """Pad every side by `padding` with zeros, or with a per-channel colour (1 x C x 1 x 1)."""
-    if fill is None:
-        return torch.nn.functional.pad(x, (padding, padding, padding, padding))
+def alternating_flips(rows: torch.Tensor, first: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Which images of a batch to flip in this epoch (1, 2, ...) under alternating flips:
+    each row's own draw `first[row]` in odd epochs, its opposite in even ones."""
+    return first[rows] ^ (epoch % 2 == 0)
+
+
+Fill = torch.Tensor | str | None  # zeros (None), a per-channel colour (1 x C x 1 x 1), or "reflect"
+
+
+def pad(x: torch.Tensor, padding: int, fill: Fill = None) -> torch.Tensor:
+    """Pad every side by `padding` with zeros, with a per-channel colour, or mirrored."""
+    if fill is None or isinstance(fill, str):
+        return torch.nn.functional.pad(x, (padding,) * 4, mode="constant" if fill is None else fill)
     n, c, h, w = x.shape
     padded = fill.to(x).expand(n, c, h + 2 * padding, w + 2 * padding).clone()
     padded[..., padding:padding + h, padding:padding + w] = x
@@ -36,8 +49,8 @@ def pad(x: torch.Tensor, padding: int, fill: torch.Tensor | None = None) -> torc
 
 
 def crop_at(x: torch.Tensor, padding: int, top: torch.Tensor, left: torch.Tensor,
-            fill: torch.Tensor | None = None) -> torch.Tensor:
-    """Pad by `padding` (zeros, or the `fill` colour), then take an H x W window at (top, left) per image."""
+            fill: Fill = None) -> torch.Tensor:
+    """Pad by `padding` (zeros, the `fill` colour, or "reflect"), then take an H x W window at (top, left) per image."""
     n, c, h, w = x.shape
     wide = w + 2 * padding
     padded = pad(x, padding, fill)
@@ -48,7 +61,7 @@ def crop_at(x: torch.Tensor, padding: int, top: torch.Tensor, left: torch.Tensor
     return padded.flatten(2).gather(2, flat).view(n, c, h, w)
 
 
-def random_crop(x: torch.Tensor, padding: int, g: torch.Generator, fill: torch.Tensor | None = None) -> torch.Tensor:
+def random_crop(x: torch.Tensor, padding: int, g: torch.Generator, fill: Fill = None) -> torch.Tensor:
     n = len(x)
     top = torch.randint(0, 2 * padding + 1, (n,), generator=g, device=x.device)
     left = torch.randint(0, 2 * padding + 1, (n,), generator=g, device=x.device)
@@ -139,21 +152,30 @@ def cutout(x: torch.Tensor, size: int, g: torch.Generator, fill: float = 0.0, p:
 
 
 class BatchAugment:
-    """The training-time augmentation of one variant."""
+    """The training-time augmentation of one variant, over a dataset of `rows` images."""
 
-    def __init__(self, params: AugmentParams, generator: torch.Generator, mean: torch.Tensor | None = None):
+    def __init__(self, params: AugmentParams, generator: torch.Generator, mean: torch.Tensor | None = None,
+                 rows: int = 0):
         self.params = params
         self.g = generator
         # The mean colour (1 x C x 1 x 1, 0..1 scale): padding for crop_fill: mean.
-        self.crop_fill = mean if params.crop_fill == "mean" else None
+        self.crop_fill: Fill = {"mean": mean, "reflect": "reflect"}.get(params.crop_fill)
         if params.crop_fill == "mean" and mean is None:
             raise ValueError("crop_fill: mean needs the mean colour")
+        # Alternating flips: every row's first-epoch flip, drawn once from the seeded generator.
+        self.first_flips = (torch.rand(rows, generator=generator, device=generator.device) < 0.5
+                            if params.hflip == "alternate" else None)
 
-    def before_normalize(self, x: torch.Tensor) -> torch.Tensor:
+    def before_normalize(self, x: torch.Tensor, rows: torch.Tensor | None = None, epoch: int = 1) -> torch.Tensor:
+        """rows: the batch's positions in the dataset, and epoch, for alternating flips."""
         p = self.params
         if p.resized_crop > 0:
             x = random_resized_crop(x, p.resized_crop, self.g)
-        if p.hflip:
+        if self.first_flips is not None:
+            if rows is None:
+                raise ValueError("alternating flips need each image's row")
+            x = flip_where(x, alternating_flips(rows, self.first_flips, epoch))
+        elif p.hflip:
             x = random_hflip(x, self.g)
         if p.crop_padding > 0:
             x = random_crop(x, p.crop_padding, self.g, self.crop_fill)

@@ -66,6 +66,7 @@ class TensorBatches:
         self.shuffle = shuffle
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
+        self.epoch = 0  # passes begun; a resumed training sets it to the epochs it has done
 
     def __len__(self) -> int:
         full, rest = divmod(len(self.labels), self.batch_size)
@@ -80,16 +81,18 @@ class TensorBatches:
             return self.inputs[positions]
         return self.inputs[self.rows[positions.cpu()]].to(self.device, non_blocking=True)
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Model input from the gathered rows at `positions` (of this loader's rows)."""
         return x
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.epoch += 1
         n = len(self.labels)
         order = (torch.randperm(n, generator=self.generator, device=self.device)
                  if self.shuffle else torch.arange(n, device=self.device))
         for b in range(len(self)):
             positions = order[b * self.batch_size:(b + 1) * self.batch_size]
-            yield self.transform(self.gather(positions)), self.labels[positions]
+            yield self.transform(self.gather(positions), positions), self.labels[positions]
 
 
 class BatchLoader(TensorBatches):
@@ -104,13 +107,13 @@ class BatchLoader(TensorBatches):
                  augment: AugmentParams | None = None, seed: int = 0, device: torch.device | str = "cpu"):
         super().__init__(images, labels, batch_size, indices=indices, shuffle=shuffle, seed=seed, device=device)
         self.normalize = normalizer
-        self.augment = (BatchAugment(augment, self.generator, normalizer.mean)
+        self.augment = (BatchAugment(augment, self.generator, normalizer.mean, len(self.labels))
                         if augment is not None and augment.active else None)
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         x = x.float().div_(255.0)
         if self.augment is not None:
-            x = self.augment.before_normalize(x)
+            x = self.augment.before_normalize(x, positions, self.epoch)
         x = self.normalize.apply_(x)
         if self.augment is not None:
             x = self.augment.after_normalize(x)

@@ -1,4 +1,4 @@
-"""misclassified@V: the most confident mistakes, from evaluate@V's predictions (no model run)."""
+"""evaluate@V's gallery: the most confident mistakes, from evaluate@V's predictions (no model run)."""
 
 from __future__ import annotations
 

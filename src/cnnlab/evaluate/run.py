@@ -9,7 +9,7 @@ from cnnlab.evaluate.metrics import Evaluation, evaluate_logits
 from cnnlab.figures.results import confusion_figure
 from cnnlab.io import save_figure, write_csv, write_json
 from cnnlab.params import Params
-from cnnlab.runtime.inference import predict
+from cnnlab.runtime.inference import predict, with_tta
 from cnnlab.runtime.trained import load_trained
 
 
@@ -20,14 +20,15 @@ def evaluate_variant(params: Params, name: str, model_dir: Path | None = None, o
     or out."""
     trained = load_trained(params, name, model_dir, seed)
     card, prepared = trained.card, trained.prepared
-    logits, labels = predict(trained.model, trained.eval_loader("test"))
+    tta = params.variant(name).train.tta
+    logits, labels = predict(with_tta(trained.model, tta), trained.eval_loader("test"))
     result = evaluate_logits(logits, labels, card.classes)
     files = layout.tested(name) if out is None else layout.TestResults(out)
     summary = result.summary()
     write_json(files.metrics, summary)
     test_index = prepared.split["test"]
     # One row per test image: DVC's confusion template reads actual/predicted;
-    # misclassified@V reads the rest instead of running the model again.
+    # the mistakes gallery and saliency@V read the rest instead of running the model again.
     write_csv(files.predictions, ["index", "actual", "predicted", "confidence"],
               ([test_index[i], card.classes[a], card.classes[p], f"{c:.6f}"]
                for i, (a, p, c) in enumerate(zip(result.labels, result.predicted, result.confidence, strict=True))))

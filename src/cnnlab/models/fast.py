@@ -1,6 +1,7 @@
 """The fast CIFAR-10 network, after Keller Jordan's airbench: a first layer of 2x2 patch
 filters that whiten the training images' patches (set from the data, then frozen), then
-blocks of conv -> max-pool -> BatchNorm -> GELU -> conv -> BatchNorm -> GELU, a global
+blocks of conv -> max-pool -> BatchNorm -> GELU -> conv -> BatchNorm -> GELU (convolutions
+that start as the identity where they can, BatchNorm without scales by default), a global
 max-pool and a linear head whose logits are scaled down (airbench's 1/9).
 
 The whitening layer has 2k filters for the k = channels x 2 x 2 values of a patch: the
@@ -23,14 +24,29 @@ from cnnlab.models.settings import FastArgs
 WHITEN_IMAGES = 5000
 
 
+def batch_norm(c: int, momentum: float, weights: bool) -> nn.BatchNorm2d:
+    norm = nn.BatchNorm2d(c, eps=1e-12, momentum=momentum)  # airbench's eps
+    norm.weight.requires_grad_(weights)  # false: the scale stays 1
+    return norm
+
+
+def identity_conv(c_in: int, c_out: int) -> nn.Conv2d:
+    """A 3x3 convolution whose first c_in filters start as the identity (torch's dirac_):
+    an implicit residual at initialisation, airbench's; the rest keep torch's default init."""
+    conv = nn.Conv2d(c_in, c_out, 3, padding="same", bias=False)
+    with torch.no_grad():
+        nn.init.dirac_(conv.weight[:min(c_in, c_out)])
+    return conv
+
+
 class ConvGroup(nn.Module):
-    def __init__(self, c_in: int, c_out: int, momentum: float):
+    def __init__(self, c_in: int, c_out: int, momentum: float, norm_weights: bool = False):
         super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding="same", bias=False)
+        self.conv1 = identity_conv(c_in, c_out)
         self.pool = nn.MaxPool2d(2)
-        self.norm1 = nn.BatchNorm2d(c_out, momentum=momentum)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding="same", bias=False)
-        self.norm2 = nn.BatchNorm2d(c_out, momentum=momentum)
+        self.norm1 = batch_norm(c_out, momentum, norm_weights)
+        self.conv2 = identity_conv(c_out, c_out)
+        self.norm2 = batch_norm(c_out, momentum, norm_weights)
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +66,7 @@ class FastNet(nn.Module):
         self.act = nn.GELU()
         groups, width = [], 2 * k
         for out in args.widths:
-            groups.append(ConvGroup(width, out, args.batchnorm_momentum))
+            groups.append(ConvGroup(width, out, args.batchnorm_momentum, args.batchnorm_weights))
             width = out
         self.groups = nn.Sequential(*groups)
         self.pool = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten())

@@ -83,6 +83,9 @@ class FastArgs:
     widths: list[int] = bounded([64, 256, 256], ge=1)
     batchnorm_momentum: float = bounded(0.4, gt=0.0, le=1.0)  # torch's convention (airbench: 0.6 in its own)
     logit_scale: float = bounded(1 / 9, gt=0.0)
+    # BatchNorm's scales train (true) or stay 1 (false, airbench's: with GELU after them
+    # only the biases matter much, and fewer parameters move).
+    batchnorm_weights: bool = False
 
 
 @dataclass(frozen=True)

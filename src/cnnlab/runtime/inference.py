@@ -30,6 +30,34 @@ def predict(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor
     return torch.cat(logits), torch.cat(labels)
 
 
+class TestTimeAugment(nn.Module):
+    """The model's mean logits over the image and its mirror (flip), and, for
+    flip_translate, half of that plus half the same over the image shifted one pixel
+    up-left and one down-right (edges mirrored): airbench's test-time augmentation."""
+
+    def __init__(self, model: nn.Module, mode: str):
+        super().__init__()
+        self.model, self.mode = model, mode
+
+    def mirrored(self, x: torch.Tensor) -> torch.Tensor:
+        both = self.model(torch.cat([x, x.flip(-1)])).float()
+        return (both[:len(x)] + both[len(x):]) / 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.mirrored(x)
+        if self.mode == "flip_translate":
+            h, w = x.shape[-2:]
+            padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+            shifted = (self.mirrored(padded[..., :h, :w]) + self.mirrored(padded[..., 2:, 2:])) / 2
+            logits = (logits + shifted) / 2
+        return logits
+
+
+def with_tta(model: nn.Module, mode: str) -> nn.Module:
+    """The model as validation and testing see it under train.tta (none: itself)."""
+    return model if mode == "none" else TestTimeAugment(model, mode)
+
+
 def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     loss = F.cross_entropy(logits, labels).item()
     accuracy = (logits.argmax(1) == labels).double().mean().item()

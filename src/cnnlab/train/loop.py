@@ -12,6 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from cnnlab.data.loader import TensorBatches
 from cnnlab.errors import UserError
@@ -52,8 +53,32 @@ class FitResult:
         return self.history[self.best_epoch - 1]
 
 
+def warmed_up_decay(decay: float, updates: int) -> float:
+    """The decay of the `updates`-th average (counting from 0): min(decay, (1 + n) / (10 + n)),
+    TensorFlow's ExponentialMovingAverage with num_updates, so that early on the average
+    follows the fast-changing weights instead of lingering at the initial ones."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
+def weight_average(model: nn.Module, decay: float) -> AveragedModel | None:
+    """The exponential moving average of the model's weights and buffers (None when decay is 0)."""
+    if decay == 0:
+        return None
+
+    def average(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor | int) -> None:
+        weight = 1 - warmed_up_decay(decay, int(updates))
+        for a, c in zip(averaged, current, strict=True):
+            if a.is_floating_point():
+                a.lerp_(c, weight)
+            else:  # BatchNorm's batch count
+                a.copy_(c)
+
+    return AveragedModel(model, multi_avg_fn=average, use_buffers=True)
+
+
 def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
-                p: TrainParams, epoch: int, label: str, world: World = ONE) -> tuple[float, float]:
+                p: TrainParams, epoch: int, label: str, world: World = ONE,
+                average: AveragedModel | None = None) -> tuple[float, float]:
     """One pass over the training batches: mean loss and accuracy as trained (over the
     whole of each batch, when ranks each train on a slice of it)."""
     net.train()
@@ -82,6 +107,8 @@ def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.O
         loss.backward()
         optimizer.step()
         schedule.after_batch()
+        if average is not None:
+            average.update_parameters(net.module if world.active else net)
         loss_sum += mean * n
         correct += int(right)
         seen += n
@@ -101,32 +128,38 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     net = wrap(model, world, device_of(model))
     optimizer = make_optimizer(model, p)
     schedule = Schedule(optimizer, p, len(train_batches))
+    average = weight_average(model, p.ema)
+    judged = model if average is None else average.module  # what is validated, kept and saved
     history: list[EpochRecord] = []
     best_epoch, best_acc, best_state, seconds = 0, -1.0, {}, 0.0
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         schedule.load_state_dict(resume["scheduler"])
+        if average is not None:
+            average.load_state_dict(resume["average"])
         history = [EpochRecord(**r) for r in resume["history"]]
         best_epoch, best_acc, best_state = resume["best_epoch"], resume["best_accuracy"], resume["best_state"]
         seconds = resume["seconds"]
         restore_rng(resume["rng"], train_batches.generator)
     first = len(history) + 1
+    train_batches.epoch = first - 1  # alternating flips go on from the epoch reached
     stopped_early = False
     for epoch in bar(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", initial=first - 1,
                      total=p.epochs, show=world.main):
         started = time.perf_counter()
         lr = schedule.lr
-        train_loss, train_acc = train_epoch(net, train_batches, optimizer, schedule, p, epoch, label, world)
+        train_loss, train_acc = train_epoch(net, train_batches, optimizer, schedule, p, epoch, label, world,
+                                            average)
         with precision_context(p, device_of(model)):
-            logits, labels = predict(model, val_batches)
+            logits, labels = predict(judged, val_batches)
         val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
         schedule.after_epoch(val_acc)
         record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
         if val_acc > best_acc + p.min_delta:
             best_epoch, best_acc = epoch, val_acc
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(judged.state_dict())
         seconds += time.perf_counter() - started
         if world.main:
             say(epoch_line(label, record, p.epochs, time.perf_counter() - started))
@@ -136,6 +169,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         if store is not None and world.main and epoch < p.epochs and not stopped_early:
             store.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": schedule.state_dict(), "history": [r.as_dict() for r in history],
+                        "average": None if average is None else average.state_dict(),
                         "best_epoch": best_epoch, "best_accuracy": best_acc, "best_state": best_state,
                         "seconds": seconds, "rng": rng_state(train_batches.generator)})
         if stopped_early:

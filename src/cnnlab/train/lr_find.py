@@ -80,7 +80,7 @@ def lr_range_test(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.
         for i in bar(range(f.iterations), desc=f"{label} LR range test", unit="batch"):
             lr = f.start_lr * factor ** i
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["lr_scale"]
             x, y = next(stream)
             loss = F.cross_entropy(model(x), y, label_smoothing=p.label_smoothing)
             value = loss.item()
