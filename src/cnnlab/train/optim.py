@@ -9,7 +9,6 @@ from torch import nn
 
 from cnnlab.params import TrainParams
 
-
 # Layers whose bias bias_lr_scale speeds up: a shift after normalisation, cheap to move fast.
 NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
