@@ -102,6 +102,11 @@ def test_test_time_augmentation_averages_the_mirror_and_the_shifted_views():
     expected = mirror(a) / 2 + (mirror(shifted(a, 1, 1)) + mirror(shifted(a, -1, -1))) / 4
     torch.testing.assert_close(with_tta(model, "flip_translate")(x), expected)
     assert not torch.allclose(with_tta(model, "flip")(x), model(x))
+    from cnnlab.runtime.inference import predict
+
+    model.eval()  # evaluating through the wrapper leaves the model in eval mode
+    predict(with_tta(model, "flip"), [(x, torch.zeros(3))])
+    assert not model.training
 
 
 def test_each_convolution_starts_as_the_identity_on_its_first_channels():

@@ -38,6 +38,7 @@ class TestTimeAugment(nn.Module):
     def __init__(self, model: nn.Module, mode: str):
         super().__init__()
         self.model, self.mode = model, mode
+        self.train(model.training)  # so that predict() hands the model back in the mode it had
 
     def mirrored(self, x: torch.Tensor) -> torch.Tensor:
         both = self.model(torch.cat([x, x.flip(-1)])).float()
@@ -54,7 +55,7 @@ class TestTimeAugment(nn.Module):
 
 
 def with_tta(model: nn.Module, mode: str) -> nn.Module:
-    """The model as validation and testing see it under train.tta (none: itself)."""
+    """The model as testing sees it under train.tta (none: itself)."""
     return model if mode == "none" else TestTimeAugment(model, mode)
 
 
