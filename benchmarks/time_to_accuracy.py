@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 import yaml
+from stage_times import cpu_name  # benchmarks/ is this script's folder, first on sys.path
 
 from cnnlab import layout
 from cnnlab.io import read_json, write_json
@@ -53,13 +54,6 @@ LADDER = {"scheduler": "plateau", "gamma": 0.3, "patience": 4, "min_delta": 0.00
           "precision": "bf16"}
 REFERENCE_TARGET = 0.795  # dropout_last's test accuracy in the original write-up
 TARGETS = (0.80, 0.90, 0.93)
-
-
-def cpu_name() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line for line in info.splitlines() if line.startswith("flags")), "")
-    return f"{name}, {torch.get_num_threads()} threads, {'with' if 'avx512_bf16' in flags else 'without'} AVX512-BF16"
 
 
 def write_params(work: Path, archive: Path, variants: dict[str, dict[str, Any]]) -> Path:
@@ -138,7 +132,7 @@ def summary(fast: list[dict], reference: dict, fast_name: str, reference_name: s
     result = {"cpu": cpu_name(), "torch": torch.__version__, "fast": fast, "reference": reference,
               f"{fast_name}_seconds_to": to, f"{reference_name}_seconds_to_{REFERENCE_TARGET:.1%}": ref_time,
               f"{reference_name}_best": [best_t, best_a], "ratio_reference_79.5_over_fast_90": ratio}
-    lines = [f"CPU: {cpu_name()}, torch {torch.__version__}", "",
+    lines = [f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}", "",
              f"| {fast_name} epochs | training s | test accuracy |", "|---:|---:|---:|"]
     lines += [f"| {r['epochs']} | {r['seconds']:.0f} | {r['test_accuracy']:.2%} |" for r in fast]
     lines += ["", "| | seconds |", "|---|---:|"]
@@ -176,7 +170,7 @@ def main() -> None:
         args.work = args.work / f"quick_{args.train_images}"
     args.work.mkdir(parents=True, exist_ok=True)
     budgets = [int(e) for e in args.epochs.split(",")]
-    print(f"CPU: {cpu_name()}")
+    print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads")
     variants = {f"{args.fast}_{e}": {"epochs": e} for e in budgets}
     if args.reference:
         variants[args.reference] = LADDER
