@@ -343,6 +343,17 @@ def test_a_forced_rerun_gives_byte_identical_results(repo):
     assert changed == []
 
 
+def test_an_edit_re_runs_only_the_stages_that_run_the_edited_file(repo):
+    build = repo / "src/cnnlab/report/build.py"
+    build.write_text(build.read_text() + "\n# an edit of code that only the report runs\n")
+    # DVC sees the source folder change; each stage then sees whether its own fingerprint did
+    assert set(json.loads(sh(repo, "dvc", "status", "--json"))) == {"fingerprints"}
+    log = sh(repo, "dvc", "repro")
+    assert sorted(re.findall(r"Running stage '([\w@-]+)'", log)) == ["fingerprints", "report"], log
+    assert json.loads(sh(repo, "dvc", "status", "--json")) == {}
+    sh(repo, "git", "commit", "-qam", "an edit of the report's code")
+
+
 def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
     adam_acc = accuracies_in(repo)
     # ... and baseline takes its learning rate from the LR range test (lr_find@baseline)

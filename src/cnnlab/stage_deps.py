@@ -1,4 +1,4 @@
-"""Every stage's code deps in dvc.yaml, derived from what its script imports.
+"""Which code each stage runs, for DVC: one fingerprint file per stage script.
 
 DVC re-runs a stage when one of its `deps` changes, so the cnnlab files a stage runs
 must all be among them, and no others (or editing the report would retrain). The
@@ -9,35 +9,36 @@ docstring, since importing anything below runs it. Nothing in cnnlab imports a m
 a name in a string (a registry's "module:function" is resolved among modules its caller
 imports; tests check), so the import statements are the whole story.
 
-    python -m cnnlab.stage_deps           # say which stages' deps differ, and how
-    python -m cnnlab.stage_deps --write   # rewrite those deps in dvc.yaml
+The `fingerprints` stage (first in dvc.yaml, on every source file) writes
+fingerprints/S.txt for each stages/S.py: every file that script runs with its md5, in
+`md5sum` format. Each stage depends on its own fingerprint only, so an edit re-runs
+exactly the stages whose fingerprint it changes. The files are not listed in dvc.yaml one
+by one because DVC re-reads and rewrites the whole of dvc.lock after every stage: with
+each stage's forty-odd code files in it, the lock was 200 KB and that rewrite cost about
+two seconds a stage.
 
-A directory stands for every Python file under it, so it is listed only where the
-stage imports all of them.
+    python -m cnnlab.stage_deps                 # check that every stage depends on its fingerprint
+    python -m cnnlab.stage_deps FILE [FILE...]  # which stages an edit of these files re-runs
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import re
 import sys
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import yaml
 
+from cnnlab.io import replace_dir
+
 PACKAGE = "cnnlab"
 CODE_ROOTS = ("src/", "stages/")
-
-
-@dataclass(frozen=True)
-class Drift:
-    stage: str
-    missing: list[str]  # imported, not covered by deps
-    extra: list[str]  # covered by deps, never imported
-    expected: list[str]  # the code deps the stage should list
+FINGERPRINTS = "fingerprints"  # the fingerprints stage's name and its output folder
+SOURCES = ("src/cnnlab", "stages")  # what it depends on: every file a stage can run
 
 
 def module_file(root: Path, module: str) -> Path | None:
@@ -113,29 +114,30 @@ def code_files(root: Path, script: Path) -> set[str]:
             if p.name != "__init__.py" or runs_code(p)}
 
 
-def python_files(root: Path, dep: str) -> set[str]:
-    """The Python files a deps entry stands for (what DVC hashes, as far as code goes)."""
-    path = root / dep
-    if path.is_file():
-        return {dep} if path.suffix == ".py" else set()
-    if path.is_dir():
-        return {p.relative_to(root).as_posix() for p in path.rglob("*.py")
-                if "__pycache__" not in p.parts and (p.name != "__init__.py" or runs_code(p))}
-    return set()
+def fingerprint_file(script: str) -> str:
+    """The fingerprint a stage running `stages/S.py` depends on: fingerprints/S.txt."""
+    return f"{FINGERPRINTS}/{Path(script).stem}.txt"
 
 
-def collapsed(root: Path, files: set[str]) -> list[str]:
-    """files as deps entries: a package directory wherever every file in it is listed."""
-    entries = set(files)
-    for directory in sorted({str(Path(f).parent) for f in files}, key=lambda d: d.count("/")):
-        if not directory.startswith("src/cnnlab/") or directory == "src/cnnlab":
-            continue
-        inside = python_files(root, directory)
-        if inside and inside <= files:
-            entries = {e for e in entries if not e.startswith(directory + "/")} | {directory}
-    # a directory already stands for its subdirectories
-    entries = {e for e in entries if not any(e.startswith(d + "/") for d in entries if d != e)}
-    return sorted(entries, key=lambda e: (not e.startswith("stages/"), e))
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def fingerprint(root: Path, script: Path) -> str:
+    """Every file the script runs with its md5, one `md5  path` line each (`md5sum -c` reads it)."""
+    return "".join(f"{md5_of(root / f)}  {f}\n" for f in sorted(code_files(root, script)))
+
+
+def write_fingerprints(root: Path = Path("."), out: Path | None = None) -> dict[str, str]:
+    """fingerprints/S.txt for every stages/S.py, swapped in as a whole folder."""
+    root = root.resolve()
+    texts = {fingerprint_file(p.relative_to(root).as_posix()): fingerprint(root, p)
+             for p in sorted((root / "stages").glob("*.py"))}
+    def fill(tmp: Path) -> None:
+        for name, text in texts.items():
+            (tmp / Path(name).name).write_text(text, encoding="utf-8")
+    replace_dir(out or root / FINGERPRINTS, fill)
+    return texts
 
 
 def stage_definitions(root: Path) -> dict[str, dict]:
@@ -150,68 +152,50 @@ def script_of(cmd: str) -> str:
     return match.group(1)
 
 
-def drift(root: Path = Path(".")) -> list[Drift]:
-    """The stages whose code deps differ from what their scripts import."""
+def drift(root: Path = Path(".")) -> list[str]:
+    """One line for each stage whose code deps are not its own fingerprint, naming the fix."""
     root = root.resolve()
-    out = []
+    problems = []
     for name, stage in stage_definitions(root).items():
-        needed = code_files(root, root / script_of(stage["cmd"]))
-        listed_entries = [d for d in stage.get("deps", []) if isinstance(d, str) and d.startswith(CODE_ROOTS)]
-        listed = set().union(*(python_files(root, d) for d in listed_entries))
-        missing, extra = sorted(needed - listed), sorted(listed - needed)
-        expected = collapsed(root, needed)
-        if missing or extra or sorted(listed_entries, key=lambda e: (not e.startswith("stages/"), e)) != expected:
-            out.append(Drift(name, missing, extra, expected))
-    return out
-
-
-def rewrite(text: str, fixes: dict[str, list[str]]) -> str:
-    """dvc.yaml with each named stage's code deps replaced (first in its deps list),
-    everything else, comments included, kept as written."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    stage, in_deps, indent = None, False, ""
-    for line in lines:
-        top = re.match(r"^  ([A-Za-z0-9_-]+):\s*$", line)
-        if top:
-            stage, in_deps = top.group(1), False
-        deps = re.match(r"^(\s+)deps:\s*$", line)
-        if deps and stage in fixes:
-            out.append(line)
-            in_deps, indent = True, deps.group(1) + "  "
-            out.extend(f"{indent}- {entry}\n" for entry in fixes[stage])
+        deps = [d for d in stage.get("deps", []) if isinstance(d, str)]
+        if name == FINGERPRINTS:
+            if sorted(deps) != sorted(SOURCES):
+                problems.append(f"{name}: depends on {deps}; it must depend on exactly {list(SOURCES)}, "
+                                "every file a stage can run")
             continue
-        if in_deps:
-            item = re.match(rf"^{indent}- (\S+)", line)
-            if item and item.group(1).startswith(CODE_ROOTS):
-                continue
-            if not item:
-                in_deps = False
-        out.append(line)
-    return "".join(out)
+        wanted = fingerprint_file(script_of(stage["cmd"]))
+        direct = [d for d in deps if d.startswith(CODE_ROOTS)]
+        if direct:
+            problems.append(f"{name}: lists code files itself ({', '.join(direct)}); replace them with {wanted}, "
+                            "which covers every file its script runs")
+        if wanted not in deps:
+            problems.append(f"{name}: does not depend on {wanted}; add it to the stage's deps, or an edit of "
+                            "the code it runs will not re-run it")
+    return problems
+
+
+def stages_running(root: Path, path: str) -> set[str]:
+    """The stages of dvc.yaml that run the file `path` (relative to root): what an edit of it re-runs."""
+    root = root.resolve()
+    return {name for name, stage in stage_definitions(root).items() if name != FINGERPRINTS
+            and path in code_files(root, root / script_of(stage["cmd"]))}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the differing deps in dvc.yaml")
+    parser.add_argument("files", nargs="*", help="say which stages an edit of these files re-runs")
     parser.add_argument("--root", default=".", help="the repository (default: here)")
     args = parser.parse_args(argv)
     root = Path(args.root)
-    found = drift(root)
-    if not found:
-        print("dvc.yaml: every stage's code deps are what its script imports.")
+    if args.files:
+        for path in args.files:
+            print(f"{path}: {', '.join(sorted(stages_running(root, path))) or 'no stage runs it'}")
         return 0
-    for d in found:
-        print(f"{d.stage}: " + "; ".join(filter(None, [
-            f"imports but does not list {', '.join(d.missing)}" if d.missing else "",
-            f"lists but never imports {', '.join(d.extra)}" if d.extra else "",
-            "" if d.missing or d.extra else "same files, listed differently"])))
-    if args.write:
-        path = root / "dvc.yaml"
-        path.write_text(rewrite(path.read_text(), {d.stage: d.expected for d in found}))
-        print(f"rewrote the code deps of {len(found)} stage(s) in {path}.")
+    problems = drift(root)
+    if not problems:
+        print("dvc.yaml: every stage depends on its own fingerprint, and on no code file directly.")
         return 0
-    print("Run `python -m cnnlab.stage_deps --write` to make dvc.yaml match.", file=sys.stderr)
+    print("\n".join(problems))
     return 1
 
 
