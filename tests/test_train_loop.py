@@ -18,14 +18,14 @@ from tests.conftest import synthetic_set
 SPEC = {"name": "convnet", "channels": [8, 16], "kernel_size": 3, "hidden": 32}
 
 
-def setup(seed=0, **train):
+def setup(seed=0, spec=SPEC, **train):
     data = synthetic_set(n_per_class=24, classes=3, size=8, seed=1)
     norm = Normalizer([0.3] * 3, [0.3] * 3)
     idx = torch.randperm(len(data.labels), generator=torch.Generator().manual_seed(0))
     tr, va = idx[:54], idx[54:]
     seed_everything(seed)
-    model = build_model(parse_model_spec(SPEC, "m"), 3, 8, 3)
-    p = TrainParams(model=SPEC, epochs=train.pop("epochs", 6), batch_size=8, **train)
+    model = build_model(parse_model_spec(spec, "m"), 3, 8, 3)
+    p = TrainParams(model=spec, epochs=train.pop("epochs", 6), batch_size=8, **train)
     return (model, BatchLoader(data.images[tr], data.labels[tr], 8, norm, shuffle=True, seed=seed, augment=p.augment),
             BatchLoader(data.images[va], data.labels[va], 64, norm), p)
 
@@ -416,3 +416,22 @@ def test_biases_train_at_a_scaled_lr_with_the_same_decay_per_step(optimizer, dec
         assert biases["lr"] == pytest.approx(64 * weights["lr"])
     plain = make_optimizer(model, dataclasses.replace(p, bias_lr_scale=1.0))
     assert len(plain.param_groups) == 1
+
+
+@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
+def test_a_compiled_training_trains_as_the_plain_one_with_its_compile_time_apart(backend):
+    """Dropout, BatchNorm statistics, shuffling and augmentation all draw or keep state: the
+    warm-up that compiles before the first epoch (for batches of 8 and the last one of 6)
+    must leave every one of them as it found it."""
+    spec = {**SPEC, "batch_norm": True, "fc_dropout": 0.3}
+    recipe = dict(lr=3e-3, epochs=3, augment=AugmentParams(hflip=True, crop_padding=1))
+    model, train, val, p = setup(spec=spec, **recipe)
+    plain = fit(model, train, val, p)
+    model, train, val, p = setup(spec=spec, compile=backend, **recipe)
+    compiled = fit(model, train, val, p)
+    assert plain.compile_seconds == 0 and compiled.compile_seconds > 0
+    for a, b in zip(plain.history, compiled.history, strict=True):
+        assert a.as_dict() == pytest.approx(b.as_dict(), rel=1e-5, abs=1e-6)
+    for k, v in plain.best_state.items():
+        assert torch.allclose(v.float(), compiled.best_state[k].float(), rtol=1e-4, atol=1e-6), k
+    assert not any(k.startswith("_orig_mod") for k in compiled.best_state)  # the model's own names

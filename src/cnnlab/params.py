@@ -123,6 +123,10 @@ class TrainParams:
     # bf16: mixed precision (torch.autocast: bfloat16 convolutions and matmuls, float32 weights,
     # loss and optimizer), with channels-last tensors, where bf16 kernels are fastest.
     precision: Literal["fp32", "bf16"] = "fp32"
+    # torch.compile of the training step, by backend: inductor (the compiler: fused kernels,
+    # needs a C++ compiler on a CPU), aot_eager or eager (trace only, no speed-up: a check
+    # that the model compiles). Compiled before the first epoch; timing.json has its seconds apart.
+    compile: Literal["none", "inductor", "aot_eager", "eager"] = "none"
     augment: AugmentParams = field(default_factory=AugmentParams)
 
 

@@ -47,6 +47,7 @@ class FitResult:
     train_seconds: float
     stopped_early: bool = False
     resumed_from: int = 0  # the last epoch a previous, interrupted run completed
+    compile_seconds: float = 0.0  # torch.compile's, before the first epoch (not in train_seconds)
 
     @property
     def best(self) -> EpochRecord:
@@ -76,6 +77,18 @@ def weight_average(model: nn.Module, decay: float) -> AveragedModel | None:
     return AveragedModel(model, multi_avg_fn=average, use_buffers=True)
 
 
+def batch_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, n: int, p: TrainParams,
+               world: World = ONE) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, logits) of one training batch of n images (x, y: this rank's slice of it)."""
+    with precision_context(p, x.device):
+        out = net(as_input(x, memory_format(p))).float()
+        if world.active:  # the slice's sum over the global batch, times the ranks DDP divides by
+            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing, reduction="sum") * (world.size / n)
+        else:
+            loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
+    return loss, out
+
+
 def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
                 p: TrainParams, epoch: int, label: str, world: World = ONE,
                 average: AveragedModel | None = None) -> tuple[float, float]:
@@ -83,16 +96,10 @@ def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.O
     whole of each batch, when ranks each train on a slice of it)."""
     net.train()
     loss_sum, correct, seen = 0.0, 0, 0
-    fmt = memory_format(p)
     for b, (x, y) in enumerate(bar(batches, desc=f"epoch {epoch}", unit="batch", leave=False, show=world.main)):
         n = len(y)
         x, y = shard(x, y, world)
-        with precision_context(p, x.device):
-            out = net(as_input(x, fmt)).float()
-            if world.active:  # the slice's sum over the global batch, times the ranks DDP divides by
-                loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing, reduction="sum") * (world.size / n)
-            else:
-                loss = F.cross_entropy(out, y, label_smoothing=p.label_smoothing)
+        loss, out = batch_loss(net, x, y, n, p, world)
         if world.active:
             summed, right = total([loss.item() * n / world.size, float((out.argmax(1) == y).sum())], world, x.device)
             mean = summed / n
@@ -113,6 +120,41 @@ def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.O
         correct += int(right)
         seen += n
     return loss_sum / seen, correct / seen
+
+
+def batch_sizes(batches: TensorBatches) -> list[int]:
+    """The sizes of the batches a pass gives: a full one, and the smaller last one if any."""
+    full, rest = divmod(len(batches.labels), batches.batch_size)
+    return ([batches.batch_size] if full else []) + ([rest] if rest and len(batches) > full else [])
+
+
+def compiled_for_training(net: nn.Module, model: nn.Module, batches: TensorBatches, p: TrainParams,
+                          world: World = ONE) -> tuple[nn.Module, float]:
+    """`net` through torch.compile (p.compile names the backend), compiled now, forward and
+    backward, for every batch size a pass gives, so that the seconds returned are the
+    compile time and the epochs' seconds are training alone. The warm-up leaves no trace:
+    weights, BatchNorm statistics, gradients, every random stream and the loader's epoch
+    are put back, so the training is the one it would be uncompiled. Validation runs the
+    model as it is: a second graph per batch size would compile for a small share of the work."""
+    started = time.perf_counter()
+    compiled = torch.compile(net, backend=p.compile)
+    weights, streams, epoch = copy.deepcopy(model.state_dict()), rng_state(batches.generator), batches.epoch
+    x, y = next(iter(batches))
+    compiled.train()
+    try:
+        for n in batch_sizes(batches):
+            xs, ys = shard(x[:n], y[:n], world)
+            batch_loss(compiled, xs, ys, n, p, world)[0].backward()
+    except Exception as exc:  # noqa: BLE001 - any compiler failure is the same advice
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"torch.compile with backend {p.compile} failed: {first[:300]}. Inductor needs a C++ "
+                        "compiler on a CPU (and Triton on a GPU); set train.compile: none (or eager, which "
+                        "only traces) to train without it.") from exc
+    model.load_state_dict(weights)
+    model.zero_grad(set_to_none=True)
+    restore_rng(streams, batches.generator)
+    batches.epoch = epoch
+    return compiled, time.perf_counter() - started
 
 
 def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p: TrainParams,
@@ -144,6 +186,9 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         restore_rng(resume["rng"], train_batches.generator)
     first = len(history) + 1
     train_batches.epoch = first - 1  # alternating flips go on from the epoch reached
+    compile_seconds = 0.0
+    if p.compile != "none":
+        net, compile_seconds = compiled_for_training(net, model, train_batches, p, world)
     stopped_early = False
     for epoch in bar(range(first, p.epochs + 1), desc=f"{label} epochs", unit="epoch", initial=first - 1,
                      total=p.epochs, show=world.main):
@@ -174,7 +219,7 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
                         "seconds": seconds, "rng": rng_state(train_batches.generator)})
         if stopped_early:
             break
-    return FitResult(history, best_epoch, best_state, seconds, stopped_early, first - 1)
+    return FitResult(history, best_epoch, best_state, seconds, stopped_early, first - 1, compile_seconds)
 
 
 def epoch_line(label: str, r: EpochRecord, epochs: int, seconds: float) -> str:

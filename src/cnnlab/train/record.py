@@ -44,6 +44,8 @@ def training_record(name: str, result: FitResult, state: dict[str, torch.Tensor]
                                   len(result.history) * train_images / max(seconds, 1e-9), 1)}
     if feature_seconds:
         timing["feature_seconds"] = round(feature_seconds, 2)
+    if result.compile_seconds:
+        timing["compile_seconds"] = round(result.compile_seconds, 2)
     if result.resumed_from:
         timing["resumed_after_epoch"] = result.resumed_from
     return TrainingRecord(name, result, state, card, metrics, timing)
@@ -64,7 +66,8 @@ def summary_lines(record: TrainingRecord, run: str, scheduler: str) -> list[str]
     result, m = record.result, record.metrics
     lines = [f"{run}: best val accuracy {m['val_accuracy']:.4f} at epoch {result.best_epoch}"
              f"{' (stopped early)' if result.stopped_early else ''}, {m['parameters']:,} trainable parameters, "
-             f"{record.timing['train_seconds']:.1f} s"]
+             f"{record.timing['train_seconds']:.1f} s"
+             + (f" (and {result.compile_seconds:.1f} s compiling before it)" if result.compile_seconds else "")]
     if result.best_epoch == len(result.history) and len(result.history) > 1:
         schedule = ("; so may scheduler: plateau with patience, which trains until val accuracy stops improving"
                     if scheduler != "plateau" else "")
