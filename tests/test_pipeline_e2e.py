@@ -332,17 +332,6 @@ def test_repro_right_after_a_run_has_nothing_to_do(repo):
     assert "Data and pipelines are up to date" in sh(repo, "dvc", "repro")
 
 
-def test_a_forced_rerun_gives_byte_identical_results(repo):
-    files = ["data/split.json", "data/stats.json", "models/baseline/metrics.json", "models/baseline/history.csv",
-             "models/baseline/model.pt", "reports/variants/baseline/metrics.json",
-             "reports/variants/baseline/predictions.csv"]
-    before = {f: (repo / f).read_bytes() for f in files}
-    log = sh(repo, "dvc", "repro", "--force", "evaluate@baseline")
-    assert "Running stage 'train@baseline'" in log and "Running stage 'download'" in log
-    changed = [f for f in files if (repo / f).read_bytes() != before[f]]
-    assert changed == []
-
-
 def test_an_edit_re_runs_only_the_stages_that_run_the_edited_file(repo):
     build = repo / "src/cnnlab/report/build.py"
     build.write_text(build.read_text() + "\n# an edit of code that only the report runs\n")
@@ -352,6 +341,17 @@ def test_an_edit_re_runs_only_the_stages_that_run_the_edited_file(repo):
     assert sorted(re.findall(r"Running stage '([\w@-]+)'", log)) == ["fingerprints", "report"], log
     assert json.loads(sh(repo, "dvc", "status", "--json")) == {}
     sh(repo, "git", "commit", "-qam", "an edit of the report's code")
+
+
+def test_a_forced_rerun_gives_byte_identical_results(repo):
+    files = ["data/split.json", "data/stats.json", "models/baseline/metrics.json", "models/baseline/history.csv",
+             "models/baseline/model.pt", "reports/variants/baseline/metrics.json",
+             "reports/variants/baseline/predictions.csv"]
+    before = {f: (repo / f).read_bytes() for f in files}
+    log = sh(repo, "dvc", "repro", "--force", "evaluate@baseline")
+    assert "Running stage 'train@baseline'" in log and "Running stage 'download'" in log
+    changed = [f for f in files if (repo / f).read_bytes() != before[f]]
+    assert changed == []
 
 
 def test_an_sgd_experiment_retrains_every_variant_and_is_compared(repo):
