@@ -123,15 +123,22 @@ def md5_of(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def fingerprint(root: Path, script: Path) -> str:
-    """Every file the script runs with its md5, one `md5  path` line each (`md5sum -c` reads it)."""
-    return "".join(f"{md5_of(root / f)}  {f}\n" for f in sorted(code_files(root, script)))
+def fingerprint(root: Path, script: Path, md5s: dict[str, str] | None = None) -> str:
+    """Every file the script runs with its md5, one `md5  path` line each (`md5sum -c` reads it).
+    md5s: hashes already taken, shared across scripts (most files are run by every stage)."""
+    md5s = {} if md5s is None else md5s
+    files = sorted(code_files(root, script))
+    for f in files:
+        if f not in md5s:
+            md5s[f] = md5_of(root / f)
+    return "".join(f"{md5s[f]}  {f}\n" for f in files)
 
 
 def write_fingerprints(root: Path = Path(".")) -> dict[str, str]:
     """fingerprints/S.txt for every stages/S.py, swapped in as a whole folder."""
     root = root.resolve()
-    texts = {fingerprint_file(p.relative_to(root).as_posix()): fingerprint(root, p)
+    md5s: dict[str, str] = {}
+    texts = {fingerprint_file(p.relative_to(root).as_posix()): fingerprint(root, p, md5s)
              for p in sorted((root / "stages").glob("*.py"))}
 
     def fill(tmp: Path) -> None:

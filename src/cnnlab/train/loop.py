@@ -123,9 +123,10 @@ def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.O
 
 
 def batch_sizes(batches: TensorBatches) -> list[int]:
-    """The sizes of the batches a pass gives: a full one, and the smaller last one if any."""
-    full, rest = divmod(len(batches.labels), batches.batch_size)
-    return ([batches.batch_size] if full else []) + ([rest] if rest and len(batches) > full else [])
+    """The sizes of the batches a pass gives: the first, and the last where it is smaller
+    (its size follows from the loader's own count, which knows what tail it drops)."""
+    n, size = len(batches.labels), batches.batch_size
+    return list(dict.fromkeys([min(size, n), min(size, n - (len(batches) - 1) * size)]))
 
 
 def compiled_for_training(net: nn.Module, model: nn.Module, batches: TensorBatches, p: TrainParams,
