@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from cnnlab.data.loader import BatchLoader, Normalizer
 from cnnlab.models.build import build_model
@@ -21,9 +23,11 @@ from cnnlab.runtime.device import pick_device, seed_everything
 from cnnlab.train.loop import fit
 
 
-def images_per_second(variant: str, precision: str, batches: int, device: torch.device) -> float:
+def images_per_second(variant: str, precision: str, batches: int, device: torch.device,
+                      prepare: Callable[[nn.Module], None] | None = None) -> float:
     """Training images per second: one warm-up epoch, then the best of two one-epoch
-    trainings, each timed by fit() itself (training and validation pass)."""
+    trainings, each timed by fit() itself (training and validation pass). `prepare` may
+    change the built model in place first (benchmarks/dropout.py swaps its dropout)."""
     params = load_params("params.yaml").variant(variant)
     p = dataclasses.replace(params.train, precision=precision, epochs=1, scheduler="none", patience=0)
     seed_everything(0)
@@ -34,6 +38,8 @@ def images_per_second(variant: str, precision: str, batches: int, device: torch.
                         augment=p.augment)
     val = BatchLoader(images[:p.batch_size], labels[:p.batch_size], p.batch_size, norm, device=device)
     model = build_model(params.model, 3, 32, 10).to(device)
+    if prepare is not None:
+        prepare(model)
     seconds = [fit(model, train, val, p).train_seconds for _ in range(3)][1:]
     return len(images) / min(seconds)
 

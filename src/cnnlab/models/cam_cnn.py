@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from cnnlab.models.checks import require_poolable
+from cnnlab.models.dropout import Dropout
 from cnnlab.models.settings import CamCNNArgs
 
 
@@ -30,7 +31,7 @@ class CamCNN(nn.Module):
             layers += [nn.Conv2d(width, out, args.kernel_size, padding="same", bias=False),
                        nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             if args.dropout > 0:
-                layers.append(nn.Dropout(args.dropout))
+                layers.append(Dropout(args.dropout))
             if i < pools:
                 layers.append(nn.MaxPool2d(2))
             width = out

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from cnnlab.models.checks import require_poolable
+from cnnlab.models.dropout import Dropout
 from cnnlab.models.settings import ConvNetArgs
 
 
@@ -32,7 +33,7 @@ class ConvNet(nn.Module):
                     layers.append(nn.BatchNorm2d(out))
                 layers.append(nn.ReLU(inplace=True))
                 if args.dropout_where == "all" and args.conv_dropout > 0:
-                    layers.append(nn.Dropout(args.conv_dropout))
+                    layers.append(Dropout(args.conv_dropout))
                 width = out
             layers.append(nn.MaxPool2d(2))
         side = image_size >> len(args.channels)
@@ -40,12 +41,12 @@ class ConvNet(nn.Module):
             layers.append(nn.AdaptiveAvgPool2d(args.pool_to))
             side = args.pool_to
         if args.dropout_where == "last" and args.conv_dropout > 0:
-            layers.append(nn.Dropout(args.conv_dropout))
+            layers.append(Dropout(args.conv_dropout))
         self.features = nn.Sequential(*layers)
         head: list[nn.Module] = [nn.Flatten(), nn.Linear(width * side * side, args.hidden),
                                  nn.ReLU(inplace=True)]
         if args.fc_dropout > 0:
-            head.append(nn.Dropout(args.fc_dropout))
+            head.append(Dropout(args.fc_dropout))
         head.append(nn.Linear(args.hidden, num_classes))
         self.classifier = nn.Sequential(*head)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnlab.models.dropout import Dropout
 from cnnlab.models.settings import MLPArgs, SkipMLPArgs
 
 
@@ -20,7 +21,7 @@ def perceptron(in_features: int, hidden: list[int], dropout: float, num_classes:
     for size in hidden:
         layers += [nn.Linear(width, size), nn.ReLU(inplace=True)]
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         width = size
     layers.append(nn.Linear(width, num_classes))
     return layers
@@ -43,7 +44,7 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.fc1 = nn.Linear(width_in, width_out)
         self.fc2 = nn.Linear(width_out, width_out)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = Dropout(dropout) if dropout > 0 else nn.Identity()
         self.bridge = nn.Identity() if width_in == width_out else nn.Linear(width_in, width_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
