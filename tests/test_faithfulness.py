@@ -2,11 +2,12 @@
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from torch import nn
 
 from cnnlab.explain.faithfulness import (
     area_under,
+    average_ranks,
     deletion_insertion,
     perturbation_curves,
     pointing_hits,
@@ -77,6 +78,21 @@ def test_curves_start_at_the_untouched_image_and_end_at_the_replacement():
     torch.testing.assert_close(curves[:, 0], full)
     torch.testing.assert_close(curves[:, -1], empty)
     torch.testing.assert_close(area_under(torch.ones(1, 5)), torch.tensor([1.0]))
+
+
+def test_average_ranks_match_scipy_with_and_without_ties():
+    g = np.random.default_rng(2)
+    for values in (g.normal(size=50), g.integers(0, 5, size=60).astype(np.float32), np.array([3.0, 3.0, 3.0, 1.0])):
+        np.testing.assert_array_equal(average_ranks(values), rankdata(values))
+    assert average_ranks(np.array([0.5, 0.1, 0.5, 0.9])).tolist() == [2.5, 1.0, 2.5, 4.0]
+
+
+def test_rank_correlation_matches_scipy_on_maps_with_ties():
+    g = torch.Generator().manual_seed(9)
+    # occlusion at a stride and ReLU'd Grad-CAM give maps with many equal values
+    a, b = (torch.randint(0, 4, (5, 6, 6), generator=g).float() for _ in range(2))
+    expected = [spearmanr(a[i].flatten(), b[i].flatten()).statistic for i in range(5)]
+    np.testing.assert_allclose(rank_correlations(a, b), expected, atol=1e-12)
 
 
 def test_ranks_put_the_most_salient_pixel_first():

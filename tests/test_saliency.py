@@ -12,7 +12,7 @@ from cnnlab.explain.methods import occlusion_fill, saliency_maps
 from cnnlab.explain.occlusion import occlusion_maps
 from cnnlab.explain.registry import MapSettings
 from cnnlab.explain.sampling import sample_per_class
-from cnnlab.figures.saliency import saliency_figure
+from cnnlab.figures.saliency import map_panels, saliency_panels
 from cnnlab.models.build import build_model
 from cnnlab.models.registry import parse_model_spec
 from cnnlab.params import SaliencyParams
@@ -108,13 +108,47 @@ def test_per_class_sample_is_seeded_and_balanced():
     assert not np.array_equal(sample_per_class(labels, 2, seed=4), first) or len(set(labels)) == 1
 
 
-def test_saliency_panel_is_a_picture_with_three_columns_per_image(tmp_path):
+def rendered(grid) -> np.ndarray:
+    """The PNG the saliency stage writes (save_figure's dpi, no trimming), as pixels."""
+    buf = io.BytesIO()
+    grid.figure().savefig(buf, format="png", dpi=100)
+    return np.asarray(Image.open(buf).convert("RGB")).astype(int)
+
+
+def test_saliency_panels_show_the_image_its_signed_map_and_the_positive_overlay():
     images = np.stack([np.full((3, 16, 16), v, dtype=np.uint8) for v in (40, 200)])
     maps = np.zeros((2, 16, 16), dtype=np.float32)
     maps[0, 4:8, 4:8] = 0.5
-    fig = saliency_figure(images, maps, ["a", "b"], ["m1", "m2"], "title")
-    assert len(fig.axes) >= 6
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    picture = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    assert picture.shape[0] > 200 and picture.std() > 10
+    maps[1, 8:12, 8:12] = -0.5
+    grid = saliency_panels(images, maps, ["a", "b"], ["m1", "m2"], "title")
+    picture, s = rendered(grid), grid.scale
+
+    def at(row, col, y, x):  # the PNG pixel showing map pixel (y, x) of a panel
+        top, left = grid.box(row, col)
+        return picture[top + y * s + s // 2, left + x * s + s // 2]
+
+    assert picture.shape[:2] == grid.canvas.shape[:2]  # placed pixel for pixel
+    assert at(0, 0, 5, 5).tolist() == [40, 40, 40] and at(1, 0, 0, 0).tolist() == [200, 200, 200]
+    red, white, blue = at(0, 1, 5, 5), at(0, 1, 0, 0), at(1, 1, 9, 9)
+    assert red[0] > red[2] + 40 and blue[2] > blue[0] + 40 and white.min() > 230
+    assert at(0, 2, 0, 0).tolist() == [40, 40, 40]  # overlay: the image where the map is 0 ...
+    assert at(0, 2, 5, 5).tolist() != [40, 40, 40]  # ... coloured where it is positive ...
+    assert at(1, 2, 9, 9).tolist() == [200, 200, 200]  # ... and untouched where it is negative
+
+
+def test_map_panels_put_each_map_over_its_image_in_grey_with_its_own_colour_bar():
+    images = np.stack([np.full((3, 8, 8), 120, dtype=np.uint8)] * 2)
+    small, large = np.zeros((2, 8, 8), np.float32), np.zeros((2, 8, 8), np.float32)
+    small[:, 2, 2], large[:, 2, 2] = 1e-4, -30.0
+    grid = map_panels(images, [("small", small), ("large", large)], ["x", "y"], "t")
+    picture, s = rendered(grid), grid.scale
+    top, left = grid.box(0, 1)
+    spot = picture[top + 2 * s + s // 2, left + 2 * s + s // 2]
+    assert spot[0] > spot[2] + 30  # a tiny positive value is full red on its own scale
+    top, left = grid.box(1, 2)
+    spot, elsewhere = picture[top + 2 * s + s // 2, left + 2 * s + s // 2], picture[top + s, left + 6 * s]
+    assert spot[2] > spot[0] + 30 and abs(int(elsewhere[0]) - int(elsewhere[2])) < 8
+    bar = picture[top:top + grid.panel_h, left + grid.panel_w + 4 + 3]  # the colour bar's middle column
+    assert bar[0, 0] > bar[0, 2] + 30 and bar[-1, 2] > bar[-1, 0] + 30  # +limit red at the top, -limit blue below
+    labels = sorted(text for _, _, text, _ in grid.texts if text not in ("x", "y", "small", "large"))
+    assert labels == sorted(["-0.0001", "0.0001", "-0.0001", "0.0001", "-30", "30", "-30", "30"])

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import spearmanr
 from torch import nn
 
 from cnnlab.batching import images_per_batch
@@ -103,6 +102,20 @@ def reinitialised(model: nn.Module, seed: int) -> nn.Module:
     return fresh
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the mean of their ranks (scipy.stats.rankdata's
+    default, written out here so that each saliency stage does not import scipy.stats: a
+    second of its start-up)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts_group = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.flatnonzero(starts_group)
+    ends = np.r_[starts[1:], len(values)]  # one past each group's last position
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = ((starts + ends + 1) / 2)[np.cumsum(starts_group) - 1]
+    return ranks
+
+
 def rank_correlations(maps: torch.Tensor, other: torch.Tensor) -> np.ndarray:
     """Per image: Spearman's rank correlation of |map| against |other map| (the
     absolute value, as Adebayo et al.: a map that only flips sign has not changed)."""
@@ -111,7 +124,7 @@ def rank_correlations(maps: torch.Tensor, other: torch.Tensor) -> np.ndarray:
         if np.ptp(a) == 0 or np.ptp(b) == 0:  # a constant map has no order
             result.append(1.0 if np.array_equal(a, b) else 0.0)
         else:
-            result.append(float(spearmanr(a, b).statistic))
+            result.append(float(np.corrcoef(average_ranks(a), average_ranks(b))[0, 1]))
     return np.asarray(result)
 
 

@@ -1,13 +1,26 @@
-"""Saliency pictures: original | heatmap | overlay rows, grids of maps, and PNG-ready arrays."""
+"""Saliency pictures: original | heatmap | overlay rows, grids of maps, and PNG-ready arrays.
+
+A figure is one picture of panels composed with numpy and shown by one matplotlib axes, with
+the titles and colour-bar labels as text on top. A grid of a hundred axes, each map with its
+own colour-bar axes, took matplotlib seconds to lay out and draw per figure (four figures per
+variant, the largest share of the saliency stage); one axes takes milliseconds.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnlab.figures.results import show_image
+DPI = 100           # save_figure's: one canvas pixel is one PNG pixel
+PANEL = 150         # pixels of a panel's longer side, reached by whole-number upscaling
+TITLE = 30          # pixels above a panel for its title (two lines of 7 pt)
+BAR, BAR_TEXT = 8, 40  # a colour bar's width, and room beside it for its labels
+GAP = 12
+HEAD_LINE = 14      # pixels per line of the figure's title
+MAP_ALPHA = 0.65    # a signed map over its grey image
 
 
 def symmetric_limit(saliency: np.ndarray, floor: float = 1e-12) -> float:
@@ -15,98 +28,150 @@ def symmetric_limit(saliency: np.ndarray, floor: float = 1e-12) -> float:
     return max(float(np.abs(saliency).max()), floor)
 
 
-def overlay_rgba(saliency: np.ndarray, limit: float) -> np.ndarray:
-    """Positive saliency as colour whose opacity grows with it; zero stays transparent."""
-    strength = np.clip(saliency / limit, 0.0, 1.0)
-    rgba = plt.get_cmap("inferno")(strength)
-    rgba[..., 3] = 0.75 * strength
-    return rgba
-
-
-def panels(rows: int, cols: int, title: str):
-    """A rows x cols grid of square panels with room for titles and colour bars.
-
-    Laid out by fixed margins rather than matplotlib's constrained layout, which costs
-    seconds per figure once every panel has a colour bar."""
-    head, width, height = 0.6, 2.15 * cols + 0.1, 2.1 * rows + 0.6
-    fig = plt.figure(figsize=(width, height))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    fig.subplots_adjust(left=0.1 / width, right=1 - 0.45 / width, bottom=0.05 / height, top=1 - head / height,
-                        wspace=0.42, hspace=0.38)
-    fig.suptitle(title, fontsize=9, y=1 - 0.08 / height, va="top")
-    return fig, axes
-
-
-def colour_bar(fig, ax, mappable) -> None:
-    bar = fig.colorbar(mappable, cax=ax.inset_axes([1.04, 0.0, 0.06, 1.0]))
-    bar.ax.tick_params(labelsize=5)
-    bar.ax.yaxis.get_offset_text().set_fontsize(5)
-
-
-def saliency_figure(images: np.ndarray, maps: np.ndarray, row_titles: Sequence[str],
-                    map_titles: Sequence[str], title: str, unit: str = "drop in p(true class)"):
-    """images: uint8 N x C x H x W; maps: N x H x W, signed.
-
-    Each row gets its own symmetric colour scale (and colorbar): a confident model's
-    maps can be orders of magnitude apart, and one shared scale hides the small ones.
-    """
-    n = len(images)
-    fig, axes = panels(n, 3, f"{title}\nheatmap: {unit}, red = evidence for the class")
-    for row in range(n):
-        ax_img, ax_map, ax_over = axes[row]
-        limit = symmetric_limit(maps[row], floor=1e-6)
-        show_image(ax_img, images[row])
-        ax_img.set_title(row_titles[row], fontsize=7)
-        heat = ax_map.imshow(maps[row], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax_map.set_xticks([])
-        ax_map.set_yticks([])
-        ax_map.set_title(map_titles[row], fontsize=7)
-        colour_bar(fig, ax_map, heat)
-        show_image(ax_over, images[row])
-        ax_over.imshow(overlay_rgba(maps[row], limit))
-        ax_over.set_title("overlay (where it helps)", fontsize=7)
-    return fig
-
-
 def grey(image: np.ndarray) -> np.ndarray:
     """uint8 C x H x W -> H x W luminance in [0, 1], the backdrop a coloured map stays legible on."""
     return image.astype(np.float32).mean(0) / 255.0
 
 
-def draw_map(fig, ax, image: np.ndarray, saliency: np.ndarray, title: str) -> None:
-    """A signed map over the image in grey, one symmetric diverging scale with its colour bar."""
-    limit = symmetric_limit(saliency)
-    ax.imshow(grey(image), cmap="gray", vmin=0, vmax=1)
-    heat = ax.imshow(saliency, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.65)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title, fontsize=7)
-    colour_bar(fig, ax, heat)
+def rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 C x H x W (C = 1 or 3) -> H x W x 3 floats in [0, 1]."""
+    pixels = image.astype(np.float32).transpose(1, 2, 0) / 255.0
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+
+
+def diverging(saliency: np.ndarray, limit: float) -> np.ndarray:
+    """H x W signed map -> H x W x 3 colours of RdBu_r, -limit blue, 0 white, +limit red."""
+    return plt.get_cmap("RdBu_r")(np.clip((saliency / limit + 1) / 2, 0, 1))[..., :3]
+
+
+def blend(under: np.ndarray, over: np.ndarray, opacity: np.ndarray | float) -> np.ndarray:
+    opacity = opacity[..., None] if isinstance(opacity, np.ndarray) else opacity
+    return under * (1 - opacity) + over * opacity
+
+
+def map_over_image(image: np.ndarray, saliency: np.ndarray, limit: float) -> np.ndarray:
+    """A signed map on its symmetric diverging scale over the image in grey."""
+    return blend(np.repeat(grey(image)[..., None], 3, axis=2), diverging(saliency, limit), MAP_ALPHA)
+
+
+def positive_overlay(image: np.ndarray, saliency: np.ndarray, limit: float) -> np.ndarray:
+    """Positive saliency as inferno colour whose opacity grows with it; zero leaves the image."""
+    strength = np.clip(saliency / limit, 0.0, 1.0)
+    return blend(rgb(image), plt.get_cmap("inferno")(strength)[..., :3], 0.75 * strength)
+
+
+@dataclass
+class PanelGrid:
+    """rows x cols panels of h x w pictures, each with a title and, in the columns that have
+    one, a colour bar from -limit to +limit: drawn into one canvas, shown by one axes."""
+
+    rows: int
+    cols: int
+    height: int
+    width: int
+    title: str
+    bars: Sequence[bool]
+    texts: list[tuple[float, float, str, dict]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.scale = max(1, PANEL // max(self.height, self.width))
+        self.panel_h, self.panel_w = self.height * self.scale, self.width * self.scale
+        widths = [self.panel_w + GAP + (BAR + BAR_TEXT if bar else 0) for bar in self.bars]
+        self.lefts = np.concatenate([[GAP], GAP + np.cumsum(widths)[:-1]]).astype(int)
+        self.head = HEAD_LINE * (self.title.count("\n") + 1) + GAP
+        self.canvas = np.ones((self.head + self.rows * (TITLE + self.panel_h + GAP),
+                               GAP + sum(widths), 3), dtype=np.float32)
+
+    def box(self, row: int, col: int) -> tuple[int, int]:
+        """The canvas pixel (y, x) of a panel's top-left corner."""
+        return self.head + row * (TITLE + self.panel_h + GAP) + TITLE, int(self.lefts[col])
+
+    def put(self, row: int, col: int, picture: np.ndarray, title: str | None, limit: float | None = None) -> None:
+        """picture: h x w x 3 floats in [0, 1]; title: above the panel (None: none, where the
+        column has one title); limit: the ends of its colour bar, if it has one."""
+        y, x = self.box(row, col)
+        big = picture.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        self.canvas[y:y + self.panel_h, x:x + self.panel_w] = big
+        if title is not None:
+            self.texts.append((x + self.panel_w / 2, y - 3, title, {"ha": "center", "va": "bottom", "fontsize": 7}))
+        if limit is not None:
+            self.colour_bar(y, x + self.panel_w + 4, limit)
+
+    def column_title(self, col: int, title: str) -> None:
+        """A title over a whole column, above the first row's panel."""
+        y, x = self.box(0, col)
+        self.texts.append((x + self.panel_w / 2, y - 3, title, {"ha": "center", "va": "bottom", "fontsize": 7}))
+
+    def colour_bar(self, y: int, x: int, limit: float) -> None:
+        values = np.linspace(limit, -limit, self.panel_h)[:, None].repeat(BAR, axis=1)
+        self.canvas[y:y + self.panel_h, x:x + BAR] = blend(1.0, diverging(values, limit), MAP_ALPHA)
+        for offset, value in ((0, limit), (self.panel_h, -limit)):  # white in the middle is 0
+            self.texts.append((x + BAR + 2, y + offset, f"{value:.2g}", {"ha": "left", "va": "center", "fontsize": 5}))
+
+    def figure(self):
+        """The canvas placed pixel for pixel (figimage: no resampling), the text over it."""
+        height, width = self.canvas.shape[:2]
+        fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+        fig.figimage((self.canvas * 255).round().astype(np.uint8), origin="upper")
+        fig.text(0.5, 1 - (HEAD_LINE / 2) / height, self.title, ha="center", va="top", fontsize=9)
+        for x, y, text, style in self.texts:
+            fig.text(x / width, 1 - y / height, text, **style)
+        return fig
+
+
+def saliency_figure(images: np.ndarray, maps: np.ndarray, row_titles: Sequence[str],
+                    map_titles: Sequence[str], title: str, unit: str = "drop in p(true class)"):
+    return saliency_panels(images, maps, row_titles, map_titles, title, unit).figure()
+
+
+def saliency_panels(images: np.ndarray, maps: np.ndarray, row_titles: Sequence[str],
+                    map_titles: Sequence[str], title: str, unit: str = "drop in p(true class)") -> PanelGrid:
+    """Per image: the image | its heatmap | the heatmap's positive part over the image.
+    images: uint8 N x C x H x W; maps: N x H x W, signed.
+
+    Each row gets its own symmetric colour scale (and colour bar): a confident model's
+    maps can be orders of magnitude apart, and one shared scale hides the small ones.
+    """
+    grid = PanelGrid(len(images), 3, *images.shape[2:], f"{title}\nheatmap: {unit}, red = evidence for the class",
+                     bars=[False, True, False])
+    for row, (image, saliency) in enumerate(zip(images, maps, strict=True)):
+        limit = symmetric_limit(saliency, floor=1e-6)
+        grid.put(row, 0, rgb(image), row_titles[row])
+        grid.put(row, 1, diverging(saliency, limit), map_titles[row], limit)
+        grid.put(row, 2, positive_overlay(image, saliency, limit), "overlay (where it helps)")
+    return grid
 
 
 def map_grid(images: np.ndarray, columns: Sequence[tuple[str, np.ndarray]], row_titles: Sequence[str],
              title: str):
-    """One row per image: the image, then one map per column (column title, N x H x W maps).
-    Serves methods side by side, target classes side by side and predicted vs true class."""
-    fig, axes = panels(len(images), len(columns) + 1,
-                       f"{title}\nred = evidence for the class, blue = against (each map its own scale)")
-    for row in range(len(images)):
-        show_image(axes[row][0], images[row])
-        axes[row][0].set_title(row_titles[row], fontsize=7)
-        for col, (name, maps) in enumerate(columns, start=1):
-            draw_map(fig, axes[row][col], images[row], maps[row], name)
-    return fig
+    return map_panels(images, columns, row_titles, title).figure()
+
+
+def map_panels(images: np.ndarray, columns: Sequence[tuple[str, np.ndarray]], row_titles: Sequence[str],
+               title: str) -> PanelGrid:
+    """One row per image: the image, then one map per column (column title, N x H x W maps),
+    each over the image in grey on its own symmetric scale. Serves methods side by side,
+    target classes side by side and predicted vs true class."""
+    grid = PanelGrid(len(images), len(columns) + 1, *images.shape[2:],
+                     f"{title}\nred = evidence for the class, blue = against (each map its own scale)",
+                     bars=[False] + [True] * len(columns))
+    for col, (name, _) in enumerate(columns, start=1):
+        grid.column_title(col, name)
+    for row, image in enumerate(images):
+        grid.put(row, 0, rgb(image), row_titles[row])
+        for col, (_, maps) in enumerate(columns, start=1):
+            limit = symmetric_limit(maps[row])
+            grid.put(row, col, map_over_image(image, maps[row], limit), None, limit)
+    return grid
 
 
 def heatmap_rgb(saliency: np.ndarray) -> np.ndarray:
     """H x W signed map -> H x W x 3 uint8, diverging around zero on a symmetric scale."""
-    limit = symmetric_limit(saliency)
-    rgba = plt.get_cmap("RdBu_r")((saliency / limit + 1) / 2)
-    return (rgba[..., :3] * 255).round().astype(np.uint8)
+    return (diverging(saliency, symmetric_limit(saliency)) * 255).round().astype(np.uint8)
 
 
 def overlay_rgb(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.6) -> np.ndarray:
     """uint8 C x H x W image in grey under the diverging map, blended: H x W x 3 uint8."""
     backdrop = np.repeat((grey(image) * 255)[..., None], 3, axis=2)
-    strength = opacity * np.clip(np.abs(saliency) / symmetric_limit(saliency), 0, 1)[..., None]
-    return (backdrop * (1 - strength) + heatmap_rgb(saliency) * strength).round().astype(np.uint8)
+    strength = opacity * np.clip(np.abs(saliency) / symmetric_limit(saliency), 0, 1)
+    return blend(backdrop, heatmap_rgb(saliency).astype(np.float64), strength).round().astype(np.uint8)
