@@ -45,7 +45,6 @@ def test_two_queued_experiments_run_in_parallel_and_both_are_recorded(tmp_path):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params.update(active=["baseline"])
     params["train"]["epochs"] = 1
-    params["data"]["image_size"] = 16  # digits are 8x8 pictures
     params["saliency"].update(methods=["gradcam"], max_images=4)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (repo / "dvc.lock").unlink(missing_ok=True)

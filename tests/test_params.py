@@ -45,6 +45,8 @@ def test_dropout_variants_follow_the_ladder(repo_params):
      "did you mean 'kernel_size'"),
     (lambda r: r.update(active=["baseline", "nope"]), "active", "'nope', which is not under variants"),
     (lambda r: r["saliency"].update(fill="white"), "saliency.fill", "must be"),
+    (lambda r: r["data"].update(image_size="large"), "data.image_size", "must be an integer or one of 'auto'"),
+    (lambda r: r["data"].update(image_size=4), "data.image_size", "must be >= 8"),
 ])
 def test_bad_params_name_the_key_and_the_fix(mutate, key, words):
     raw = raw_params()
@@ -53,6 +55,20 @@ def test_bad_params_name_the_key_and_the_fix(mutate, key, words):
         parse_params(raw)
     message = str(err.value)
     assert key in message and words in message
+
+
+@pytest.mark.parametrize("dataset, size", [
+    ("digits", 16),  # 8x8, doubled: the floor that two poolings and an occlusion window need
+    ("mnist", 28), ("fashion_mnist", 28), ("cifar10", 32),  # their own size
+    ("folder", 32), ("caltech256", 32), ("imagenette", 32), ("shapes", 32),  # no one size
+])
+def test_image_size_auto_is_the_source_s_own_size_at_least_16(dataset, size):
+    raw = raw_params()
+    assert raw["data"]["image_size"] == "auto"
+    raw["data"]["dataset"] = dataset
+    assert parse_params(raw).data.image_size == size
+    raw["data"]["image_size"] = 24  # a number is kept as it is
+    assert parse_params(raw).data.image_size == 24
 
 
 def test_a_variant_naming_another_model_replaces_the_model_block():

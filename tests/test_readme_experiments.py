@@ -81,12 +81,12 @@ def tiny(params: dict) -> list[str]:
     extra = ["train.epochs=1", "train.patience=0", "saliency.max_images=2", "saliency.faithfulness_steps=4",
              "lr_find.iterations=20"]
     extra += [f"variants.{v}.epochs=1" for v in params["active"] if "epochs" in (params["variants"][v] or {})]
-    if params["data"]["image_size"] > SIDE:
-        extra.append(f"data.image_size={SIDE}")
     from cnnlab.models.settings import TransferArgs
     from cnnlab.params import parse_params
 
     resolved = parse_params(params)
+    if resolved.data.image_size > SIDE:
+        extra.append(f"data.image_size={SIDE}")
     extra += [f"variants.{v}.model.input_size={SIDE}" for v in params["active"]
               if isinstance(resolved.variant(v).model.args, TransferArgs)]
     return extra

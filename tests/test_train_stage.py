@@ -133,7 +133,7 @@ def test_the_mistakes_view_shows_no_more_images_than_saliency_max_images(workspa
     for cap, shown in ((20, MISTAKES_SHOWN), (2, 2)):
         settings = MapSettings(dataclasses.replace(params.saliency, max_images=cap), trained.normalizer)
         figure = mistakes_view(trained, "baseline", ["gradient"], settings)
-        assert f"the {shown} most confident mistakes" in figure._suptitle.get_text()
+        assert any(f"the {shown} most confident mistakes" in text.get_text() for text in figure.texts)
 
 
 def test_the_fast_network_is_whitened_from_the_training_split_and_saved_so(workspace):

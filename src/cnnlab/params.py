@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnlab.data.registry import SOURCES
+from cnnlab.data.registry import SOURCES, auto_image_size
 from cnnlab.errors import UserError
 from cnnlab.explain.registry import DEFAULT_METHODS, FEATURE_WORDS, SALIENCY, missing_for
 from cnnlab.models.registry import MODELS, ModelSpec, parse_model_spec
@@ -26,7 +26,9 @@ class DataParams:
     dataset: Literal[tuple(SOURCES)] = "digits"  # type: ignore[valid-type]  # the sources registry's names
     # For `folder`: a directory or .tar/.tar.gz/.tgz/.zip of class subfolders.
     path: str = "datasets"
-    image_size: int = bounded(32, ge=8)
+    # auto: the source's own size, at least 16 px (digits 16, MNIST 28, CIFAR-10 32), and 32
+    # for sources of many sizes; resolved here, so every stage sees a number.
+    image_size: int | Literal["auto"] = bounded("auto", ge=8)
     channels: Literal[1, 3] = 3
     # Where torchvision's downloaders keep their files (cnnlab never deletes them).
     download_dir: str = "data/downloads"
@@ -39,6 +41,10 @@ class DataParams:
     # changing the training seed keeps the data).
     synthetic_images: int = bounded(2000, ge=8)
     synthetic_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.image_size == "auto":
+            object.__setattr__(self, "image_size", auto_image_size(self.dataset))
 
 
 @dataclass(frozen=True)
