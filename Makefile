@@ -10,12 +10,13 @@ STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # uv reads its own settings, not pip's: hand it the package indexes pip is configured with (a
-# mirror, a folder of local wheels), if any, and let it choose among them as pip does.
-pip_config = $(shell $(PYTHON) -m pip config get global.$(1) 2>/dev/null)
+# mirror, a folder of local wheels; PIP_* variables first, then pip's config files), if any,
+# and let it choose among them as pip does.
+pip_config = $(or $($(2)),$(shell $(PYTHON) -m pip config get global.$(1) 2>/dev/null))
 UV_INDEXES = --index-strategy unsafe-best-match \
-	$(foreach url,$(call pip_config,index-url),--index-url $(url)) \
-	$(foreach url,$(call pip_config,extra-index-url),--extra-index-url $(url)) \
-	$(foreach dir,$(call pip_config,find-links),--find-links $(dir))
+	$(foreach url,$(call pip_config,index-url,PIP_INDEX_URL),--index-url $(url)) \
+	$(foreach url,$(call pip_config,extra-index-url,PIP_EXTRA_INDEX_URL),--extra-index-url $(url)) \
+	$(foreach dir,$(call pip_config,find-links,PIP_FIND_LINKS),--find-links $(dir))
 
 .PHONY: setup pipeline test benchmark mlflow-ui
 
