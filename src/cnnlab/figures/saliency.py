@@ -33,6 +33,11 @@ def grey(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32).mean(0) / 255.0
 
 
+def grey_rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 C x H x W -> its luminance as H x W x 3 floats in [0, 1]."""
+    return np.repeat(grey(image)[..., None], 3, axis=2)
+
+
 def rgb(image: np.ndarray) -> np.ndarray:
     """uint8 C x H x W (C = 1 or 3) -> H x W x 3 floats in [0, 1]."""
     pixels = image.astype(np.float32).transpose(1, 2, 0) / 255.0
@@ -51,7 +56,7 @@ def blend(under: np.ndarray, over: np.ndarray, opacity: np.ndarray | float) -> n
 
 def map_over_image(image: np.ndarray, saliency: np.ndarray, limit: float) -> np.ndarray:
     """A signed map on its symmetric diverging scale over the image in grey."""
-    return blend(np.repeat(grey(image)[..., None], 3, axis=2), diverging(saliency, limit), MAP_ALPHA)
+    return blend(grey_rgb(image), diverging(saliency, limit), MAP_ALPHA)
 
 
 def positive_overlay(image: np.ndarray, saliency: np.ndarray, limit: float) -> np.ndarray:
@@ -62,11 +67,11 @@ def positive_overlay(image: np.ndarray, saliency: np.ndarray, limit: float) -> n
 
 @dataclass
 class PanelGrid:
-    """rows x cols panels of h x w pictures, each with a title and, in the columns that have
-    one, a colour bar from -limit to +limit: drawn into one canvas, shown by one axes."""
+    """rows x len(bars) panels of h x w pictures, each with a title and, in the columns whose
+    `bars` entry is true, a colour bar from -limit to +limit: drawn into one canvas, shown by
+    one axes."""
 
     rows: int
-    cols: int
     height: int
     width: int
     title: str
@@ -93,13 +98,15 @@ class PanelGrid:
         big = picture.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
         self.canvas[y:y + self.panel_h, x:x + self.panel_w] = big
         if title is not None:
-            self.texts.append((x + self.panel_w / 2, y - 3, title, {"ha": "center", "va": "bottom", "fontsize": 7}))
+            self.title_over(y, x, title)
         if limit is not None:
             self.colour_bar(y, x + self.panel_w + 4, limit)
 
     def column_title(self, col: int, title: str) -> None:
         """A title over a whole column, above the first row's panel."""
-        y, x = self.box(0, col)
+        self.title_over(*self.box(0, col), title)
+
+    def title_over(self, y: int, x: int, title: str) -> None:
         self.texts.append((x + self.panel_w / 2, y - 3, title, {"ha": "center", "va": "bottom", "fontsize": 7}))
 
     def colour_bar(self, y: int, x: int, limit: float) -> None:
@@ -132,7 +139,7 @@ def saliency_panels(images: np.ndarray, maps: np.ndarray, row_titles: Sequence[s
     Each row gets its own symmetric colour scale (and colour bar): a confident model's
     maps can be orders of magnitude apart, and one shared scale hides the small ones.
     """
-    grid = PanelGrid(len(images), 3, *images.shape[2:], f"{title}\nheatmap: {unit}, red = evidence for the class",
+    grid = PanelGrid(len(images), *images.shape[2:], f"{title}\nheatmap: {unit}, red = evidence for the class",
                      bars=[False, True, False])
     for row, (image, saliency) in enumerate(zip(images, maps, strict=True)):
         limit = symmetric_limit(saliency, floor=1e-6)
@@ -152,7 +159,7 @@ def map_panels(images: np.ndarray, columns: Sequence[tuple[str, np.ndarray]], ro
     """One row per image: the image, then one map per column (column title, N x H x W maps),
     each over the image in grey on its own symmetric scale. Serves methods side by side,
     target classes side by side and predicted vs true class."""
-    grid = PanelGrid(len(images), len(columns) + 1, *images.shape[2:],
+    grid = PanelGrid(len(images), *images.shape[2:],
                      f"{title}\nred = evidence for the class, blue = against (each map its own scale)",
                      bars=[False] + [True] * len(columns))
     for col, (name, _) in enumerate(columns, start=1):
@@ -172,6 +179,6 @@ def heatmap_rgb(saliency: np.ndarray) -> np.ndarray:
 
 def overlay_rgb(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.6) -> np.ndarray:
     """uint8 C x H x W image in grey under the diverging map, blended: H x W x 3 uint8."""
-    backdrop = np.repeat((grey(image) * 255)[..., None], 3, axis=2)
+    backdrop = grey_rgb(image) * 255
     strength = opacity * np.clip(np.abs(saliency) / symmetric_limit(saliency), 0, 1)
     return blend(backdrop, heatmap_rgb(saliency).astype(np.float64), strength).round().astype(np.uint8)
