@@ -42,6 +42,7 @@ from stage_times import cpu_name  # benchmarks/ is this script's folder, first o
 from cnnlab import layout
 from cnnlab.io import read_json, write_json
 from cnnlab.params import load_params
+from cnnlab.runtime.allocator import keep_freed_memory
 from cnnlab.runtime.inference import loss_and_accuracy, precision_context, predict, with_tta
 from cnnlab.train.loop import EpochRecord
 from cnnlab.train.run import Setup, fit_variant, set_up
@@ -164,6 +165,7 @@ def main() -> None:
     ap.add_argument("--train-images", type=int, help="train on this many images only (a quick look)")
     ap.add_argument("--work", type=Path, default=HERE / "out" / "time_to_accuracy")
     args = ap.parse_args()
+    keep_freed_memory()  # as every stage does (stage.py): training here runs as it does in dvc repro
     if not args.archive.exists():
         raise SystemExit(f"{args.archive} not found: pass --archive PATH (CIFAR-10 as class folders, a tar.gz)")
     if args.train_images:  # its own folder: the reduced split must not reach a full run

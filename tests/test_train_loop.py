@@ -58,9 +58,11 @@ def test_seeding_turns_deterministic_algorithms_on_without_loading_the_compiler(
 
     probe = ("import sys, torch\nfrom cnnlab.runtime.device import seed_everything\nseed_everything(3)\n"
              "print(torch.are_deterministic_algorithms_enabled(),"
-             " torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor.config' in sys.modules)")
+             " torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor.config' in sys.modules,"
+             " torch.empty(4).isnan().all().item())")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "False"]
+    # ... and new tensors are not filled with NaN first (the flag's debugging aid, a tenth of a step)
+    assert out == ["True", "True", "False", "False"]
     # where the inductor is loaded already, its own flag is set too, through torch's call
     import torch._inductor.config as inductor
 
@@ -263,7 +265,10 @@ class Interrupted(Exception):
                                        dict(lr=0.05, epochs=5, scheduler="triangle", optimizer="sgd", ema=0.9,
                                             decoupled_weight_decay=True, weight_decay=5e-4,
                                             augment=AugmentParams(hflip="alternate", crop_padding=1,
-                                                                  crop_fill="reflect"))])
+                                                                  crop_fill="reflect")),
+                                       # airbench's lookahead: its slow copy and step count carry on
+                                       dict(lr=0.05, epochs=5, scheduler="triangle", optimizer="sgd", ema=0.9,
+                                            lookahead=4)])
 def test_a_resumed_training_ends_exactly_like_an_uninterrupted_one(tmp_path, overrides):
     from cnnlab.train.resume import ResumeStore
 
@@ -386,6 +391,54 @@ def test_the_weight_average_follows_the_warmed_up_exponential_recursion_buffers_
     assert average.module.weight[0].item() == pytest.approx(expected_w)
     assert average.module.running_mean[0].item() == pytest.approx(expected_m)
     assert weight_average(model, 0.0) is None
+
+
+def test_lookahead_pulls_the_weights_into_its_slow_copy_every_k_steps_on_airbenchs_schedule():
+    from cnnlab.train.lookahead import Lookahead
+
+    model = torch.nn.BatchNorm1d(2)
+    look = Lookahead(model, decay=0.9, every=3, total_steps=30)
+    slow = None
+    for step in range(1, 31):
+        with torch.no_grad():  # what an optimizer step would have made of the weights
+            model.weight.add_(1.0)
+            model.running_mean.sub_(2.0)
+        before_w, before_m = model.weight[0].item(), model.running_mean[0].item()
+        look.update_parameters(model)
+        if step % 3:  # between pulls the weights are the optimizer's
+            assert model.weight[0].item() == before_w
+            continue
+        if slow is None:  # the first pull only copies
+            slow = [before_w, before_m]
+        else:
+            rho = 0.9 ** 3 * (step / 30) ** 3
+            slow = [rho * slow[0] + (1 - rho) * before_w, rho * slow[1] + (1 - rho) * before_m]
+        assert model.weight[0].item() == pytest.approx(slow[0])
+        assert model.running_mean[0].item() == pytest.approx(slow[1])
+    with torch.no_grad():
+        model.weight.add_(5.0)
+    look.end_epoch()  # an epoch ends on the slow copy
+    assert model.weight[0].item() == pytest.approx(slow[0])
+    assert model.num_batches_tracked.item() == 0  # integer buffers are left alone
+
+
+def test_a_lookahead_run_keeps_its_own_weights_and_lookahead_needs_a_decay():
+    model, train, val, p = setup(ema=0.9, lookahead=2, lr=0.05, optimizer="sgd", epochs=1)
+    result = fit(model, train, val, p)
+    last = model.state_dict()
+    # no separate average: what is kept is the model itself, which ended the epoch on its slow copy
+    assert all(torch.equal(result.best_state[k], last[k]) for k in last)
+    plain_model, train, val, plain = setup(ema=0.9, lr=0.05, optimizer="sgd", epochs=1)
+    plain_result = fit(plain_model, train, val, plain)
+    assert any(not torch.equal(result.best_state[k], plain_result.best_state[k]) for k in last
+               if last[k].is_floating_point())
+    from cnnlab.params import parse_params
+
+    raw = yaml.safe_load(open("params.yaml"))
+    raw["variants"]["fast"]["ema"] = 0.0
+    raw["variants"]["fast"]["lookahead"] = 5
+    with pytest.raises(UserError, match=r"variants.fast.lookahead \(5\) averages with decay ema, which is 0"):
+        parse_params(raw)
 
 
 def test_with_an_average_the_kept_weights_are_the_averages_not_the_last_steps():

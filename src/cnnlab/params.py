@@ -118,6 +118,10 @@ class TrainParams:
     # every batch with this decay (0: off); validation, the kept epoch and the saved model
     # are the average's.
     ema: float = bounded(0.0, ge=0.0, lt=1.0)
+    # airbench's lookahead (train/lookahead.py): every this many batches the weights are pulled
+    # back into a slow copy of them, averaged with decay ema**k x (step / steps)**3, and every
+    # epoch ends on the slow copy (0: off). With it, ema is its decay and no separate average is kept.
+    lookahead: int = bounded(0, ge=0)
     # Test-time augmentation of the test predictions (evaluate@V): the mean logits over the
     # image and its mirror (flip), and over one-pixel shifts of both (flip_translate).
     # Validation, run every epoch to choose the kept one, stays plain: TTA costs 2 or 6 passes.
@@ -266,6 +270,12 @@ def check_plateau(train: TrainParams, where: str) -> None:
                    f"before an epoch at the decayed learning rate; raise patience or lower plateau_patience")
 
 
+def check_lookahead(train: TrainParams, where: str) -> None:
+    if train.lookahead and not train.ema:
+        raise fail(f"{where}.lookahead", f"({train.lookahead}) averages with decay ema, which is 0; "
+                   "set ema (airbench: 0.95) or lookahead: 0")
+
+
 def resolve_variant(params: Params, name: str) -> Variant:
     if name not in params.variants:
         raise UserError(f"params.yaml: no variant '{name}' under variants "
@@ -278,6 +288,7 @@ def resolve_variant(params: Params, name: str) -> Variant:
     train = build(TrainParams, merged, where)
     check_device_name(train.device, f"{where}.device")
     check_plateau(train, where)
+    check_lookahead(train, where)
     return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
 
 
@@ -286,6 +297,7 @@ def parse_params(raw: Any) -> Params:
     defaults = build(TrainParams, params.train, "train")
     check_device_name(defaults.device, "train.device")
     check_plateau(defaults, "train")
+    check_lookahead(defaults, "train")
     parse_model_spec(defaults.model, "train.model")
     if not params.active:
         raise UserError("params.yaml: active is empty; list at least one variant to run.")

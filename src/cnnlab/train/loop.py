@@ -20,6 +20,7 @@ from cnnlab.params import TrainParams
 from cnnlab.progress import bar, say
 from cnnlab.runtime.distributed import World, current, shard, total, wrap
 from cnnlab.runtime.inference import as_input, device_of, loss_and_accuracy, memory_format, precision_context, predict
+from cnnlab.train.lookahead import Lookahead
 from cnnlab.train.optim import Schedule, make_optimizer
 from cnnlab.train.resume import ResumeStore
 
@@ -91,7 +92,7 @@ def batch_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, n: int, p: Trai
 
 def train_epoch(net: nn.Module, batches: TensorBatches, optimizer: torch.optim.Optimizer, schedule: Schedule,
                 p: TrainParams, epoch: int, label: str, world: World = ONE,
-                average: AveragedModel | None = None) -> tuple[float, float]:
+                average: AveragedModel | Lookahead | None = None) -> tuple[float, float]:
     """One pass over the training batches: mean loss and accuracy as trained (over the
     whole of each batch, when ranks each train on a slice of it)."""
     net.train()
@@ -171,7 +172,8 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
     net = wrap(model, world, device_of(model))
     optimizer = make_optimizer(model, p)
     schedule = Schedule(optimizer, p, len(train_batches))
-    average = weight_average(model, p.ema)
+    average = (Lookahead(model, p.ema, p.lookahead, p.epochs * len(train_batches)) if p.lookahead
+               else weight_average(model, p.ema))
     judged = model if average is None else average.module  # what is validated, kept and saved
     history: list[EpochRecord] = []
     best_epoch, best_acc, best_state, seconds = 0, -1.0, {}, 0.0
@@ -197,6 +199,8 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
         lr = schedule.lr
         train_loss, train_acc = train_epoch(net, train_batches, optimizer, schedule, p, epoch, label, world,
                                             average)
+        if isinstance(average, Lookahead):
+            average.end_epoch()
         with precision_context(p, device_of(model)):
             logits, labels = predict(judged, val_batches)
         val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
