@@ -46,6 +46,7 @@ test: setup
 benchmark: setup
 	python benchmarks/input_pipeline.py
 	python benchmarks/host_allocator.py
+	python benchmarks/deterministic_fill.py
 	python benchmarks/saliency_batching.py
 	python benchmarks/mixed_precision.py
 
