@@ -10,9 +10,8 @@ The weights after the steps must be equal: the fill changes speed only.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
+
+from fresh_process import measure_in_fresh_process  # benchmarks/ is this script's folder, first on sys.path
 
 CHILD = """
 import json, sys, time
@@ -46,19 +45,14 @@ print(json.dumps({"images_per_second": steps * batch / elapsed,
 """
 
 
-def measure(setting: str, args: argparse.Namespace) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, setting, args.widths, str(args.batch), str(args.steps)],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--widths", default="64,256,256", help="the fast network's widths (fast_large's by default)")
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=6)
     args = ap.parse_args()
-    results = {setting: measure(setting, args) for setting in ("torch-default", "cnnlab")}
+    results = {setting: measure_in_fresh_process(CHILD, setting, args.widths, str(args.batch), str(args.steps))
+               for setting in ("torch-default", "cnnlab")}
     for setting, r in results.items():
         print(f"{setting:14s} {r['images_per_second']:7.1f} img/s (training, bf16 autocast)")
     same = results["cnnlab"]["checksum"] == results["torch-default"]["checksum"]

@@ -12,9 +12,8 @@ transfer experiments) is the case where that dominates.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
+
+from fresh_process import measure_in_fresh_process  # benchmarks/ is this script's folder, first on sys.path
 
 CHILD = """
 import json, resource, sys, time
@@ -38,19 +37,14 @@ print(json.dumps({"images_per_second": seen / elapsed, "system_seconds": after.r
 """
 
 
-def measure(setting: str, args: argparse.Namespace) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, setting, args.model, str(args.batch), str(args.images)],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="mobilenet_v2", help="a torchvision model name")
     ap.add_argument("--batch", type=int, default=27, help="cnnlab's evaluation batch at 224 px")
     ap.add_argument("--images", type=int, default=270)
     args = ap.parse_args()
-    results = {setting: measure(setting, args) for setting in ("glibc-default", "cnnlab")}
+    results = {setting: measure_in_fresh_process(CHILD, setting, args.model, str(args.batch), str(args.images))
+               for setting in ("glibc-default", "cnnlab")}
     for setting, r in results.items():
         print(f"{setting:14s} {r['images_per_second']:7.1f} img/s  {r['system_seconds']:5.1f} s in the kernel  "
               f"peak RSS {r['peak_rss_mb']:.0f} MB")
