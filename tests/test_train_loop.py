@@ -471,13 +471,14 @@ def test_biases_train_at_a_scaled_lr_with_the_same_decay_per_step(optimizer, dec
     assert len(plain.param_groups) == 1
 
 
-@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
-def test_a_compiled_training_trains_as_the_plain_one_with_its_compile_time_apart(backend):
+@pytest.mark.parametrize("backend, averaging", [("eager", {}), ("aot_eager", {}),
+                                                ("aot_eager", {"ema": 0.9, "lookahead": 2})])
+def test_a_compiled_training_trains_as_the_plain_one_with_its_compile_time_apart(backend, averaging):
     """Dropout, BatchNorm statistics, shuffling and augmentation all draw or keep state: the
     warm-up that compiles before the first epoch (for batches of 8 and the last one of 6)
-    must leave every one of them as it found it."""
+    must leave every one of them as it found it; the lookahead pulls the compiled model's weights."""
     spec = {**SPEC, "batch_norm": True, "fc_dropout": 0.3}
-    recipe = dict(lr=3e-3, epochs=3, augment=AugmentParams(hflip=True, crop_padding=1))
+    recipe = dict(lr=3e-3, epochs=3, augment=AugmentParams(hflip=True, crop_padding=1), **averaging)
     model, train, val, p = setup(spec=spec, **recipe)
     plain = fit(model, train, val, p)
     model, train, val, p = setup(spec=spec, compile=backend, **recipe)

@@ -36,8 +36,8 @@ class Lookahead:
 
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
-        """After a batch of `model` (the module given at construction)."""
-        assert model is self.module, "lookahead averages the model it was made for"
+        """After a training batch. `model` is what trained (the module given at construction,
+        or torch.compile's wrapper of it): the weights pulled are the module's own, the same tensors."""
         self.steps += 1
         if self.steps % self.every:
             return
