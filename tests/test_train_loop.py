@@ -489,3 +489,18 @@ def test_a_compiled_training_trains_as_the_plain_one_with_its_compile_time_apart
     for k, v in plain.best_state.items():
         assert torch.allclose(v.float(), compiled.best_state[k].float(), rtol=1e-4, atol=1e-6), k
     assert not any(k.startswith("_orig_mod") for k in compiled.best_state)  # the model's own names
+
+
+def test_validation_after_the_last_epoch_only_is_refused_where_early_stopping_or_plateau_needs_every_epoch():
+    from cnnlab.params import parse_params
+
+    for overrides in ({"patience": 3}, {"scheduler": "plateau"}):
+        raw = yaml.safe_load(open("params.yaml"))
+        raw["variants"]["fast"].update(validate="last_epoch", **overrides)
+        with pytest.raises(UserError, match=r"variants.fast.validate \(last_epoch\) leaves early stopping"):
+            parse_params(raw)
+    model, train, val, p = setup(lr=3e-3, epochs=3, validate="last_epoch")
+    result = fit(model, train, val, p)
+    assert [r.epoch for r in result.history if r.val_accuracy == r.val_accuracy] == [3]  # NaN != NaN
+    model.load_state_dict(result.best_state)
+    assert loss_and_accuracy(*predict(model, val))[1] == pytest.approx(result.history[-1].val_accuracy)

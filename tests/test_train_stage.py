@@ -150,3 +150,31 @@ def test_the_fast_network_is_whitened_from_the_training_split_and_saved_so(works
     torch.testing.assert_close(saved[:12], whitening_filters(train, 5e-4), rtol=1e-4, atol=1e-4)
     trained = load_trained(params, "fast")  # evaluate@V and saliency@V rebuild it from the file
     torch.testing.assert_close(trained.model.whiten.weight.cpu(), saved)
+
+
+def test_validating_only_the_last_epoch_leaves_the_others_empty_everywhere_a_user_looks(workspace, capsys):
+    import math
+
+    from mlflow.tracking import MlflowClient
+
+    from cnnlab import tracking
+    from cnnlab.report.build import read_history
+
+    params = workspace("baseline", lr=3e-3, epochs=3, validate="last_epoch", model={"channels": [8], "hidden": 16})
+    result = train_variant(params, "baseline")
+    assert [math.isnan(r.val_accuracy) for r in result.history] == [True, True, False]
+    assert result.best_epoch == 3  # the one validated epoch is the one kept
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("baseline epoch ")]
+    assert ["val not run (validate: last_epoch)" in line for line in lines] == [True, True, False]
+    files = layout.trained("baseline")
+    rows = files.history.read_text().splitlines()
+    assert rows[1].split(",")[3:5] == ["", ""] and rows[3].split(",")[4] != ""  # val_loss, val_accuracy
+    history = read_history(files.history)  # what the report reads back
+    assert math.isnan(history["val_accuracy"][0]) and history["val_accuracy"][2] == pytest.approx(
+        result.history[2].val_accuracy, abs=1e-6)
+    metrics = read_json(files.metrics)
+    assert metrics["val_accuracy"] == pytest.approx(result.history[2].val_accuracy, abs=1e-6)
+    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    run_id = read_json(files.mlflow_run)["run_id"]
+    assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [3]
+    assert [m.step for m in client.get_metric_history(run_id, "train_loss")] == [1, 2, 3]

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import glob
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -117,6 +118,12 @@ def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]
             w.writerows(rows)
 
     atomic_write(path, write)
+
+
+def number_cell(value: float) -> str:
+    """A CSV cell of a measured number (6 significant digits); empty where it was not
+    measured (NaN: an epoch not validated), which plots and readers skip."""
+    return "" if math.isnan(value) else f"{value:.6g}"
 
 
 def save_figure(fig: Any, path: str | Path, dpi: int = 100, tight: bool = True) -> None:

@@ -106,6 +106,10 @@ class TrainParams:
     # How much higher a val accuracy must be to count as better: for early stopping, the
     # epoch kept and plateau decays alike (0.002: 15 of 7,500 images).
     min_delta: float = bounded(0.0, ge=0.0, lt=1.0)
+    # each_epoch: validation after every epoch (the curves, early stopping, plateau and the
+    # kept epoch use it). last_epoch: only after the last, airbench's for a fixed schedule,
+    # whose last epoch is the one kept: the other epochs' validation numbers stay empty.
+    validate: Literal["each_epoch", "last_epoch"] = "each_epoch"
     scheduler: Literal["none", "step", "onecycle", "cosine", "plateau", "triangle"] = "none"
     step_size: int = bounded(5, ge=1)
     # step and plateau: the factor each decay multiplies the LR by.
@@ -276,6 +280,13 @@ def check_lookahead(train: TrainParams, where: str) -> None:
                    "set ema (airbench: 0.95) or lookahead: 0")
 
 
+def check_validation(train: TrainParams, where: str) -> None:
+    """Early stopping and plateau decay act on every epoch's val accuracy."""
+    if train.validate == "last_epoch" and (train.patience > 0 or train.scheduler == "plateau"):
+        raise fail(f"{where}.validate", "(last_epoch) leaves early stopping (patience) and scheduler: plateau no "
+                   "val accuracy to act on; set validate: each_epoch, or patience: 0 and another scheduler")
+
+
 def resolve_variant(params: Params, name: str) -> Variant:
     if name not in params.variants:
         raise UserError(f"params.yaml: no variant '{name}' under variants "
@@ -289,6 +300,7 @@ def resolve_variant(params: Params, name: str) -> Variant:
     check_device_name(train.device, f"{where}.device")
     check_plateau(train, where)
     check_lookahead(train, where)
+    check_validation(train, where)
     return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
 
 
@@ -298,6 +310,7 @@ def parse_params(raw: Any) -> Params:
     check_device_name(defaults.device, "train.device")
     check_plateau(defaults, "train")
     check_lookahead(defaults, "train")
+    check_validation(defaults, "train")
     parse_model_spec(defaults.model, "train.model")
     if not params.active:
         raise UserError("params.yaml: active is empty; list at least one variant to run.")

@@ -67,9 +67,10 @@ def curves_figure(histories: dict[str, dict[str, list[float]]]):
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i % 10}"
         ax_loss.plot(h["epoch"], h["train_loss"], "--", color=color, alpha=0.7)
-        ax_loss.plot(h["epoch"], h["val_loss"], "-", color=color, label=name)
+        # markers: with validate: last_epoch the val line is one point
+        ax_loss.plot(h["epoch"], h["val_loss"], "-", marker=".", color=color, label=name)
         ax_acc.plot(h["epoch"], h["train_accuracy"], "--", color=color, alpha=0.7)
-        ax_acc.plot(h["epoch"], h["val_accuracy"], "-", color=color, label=name)
+        ax_acc.plot(h["epoch"], h["val_accuracy"], "-", marker=".", color=color, label=name)
     ax_loss.set_title("loss (dashed: train, solid: val)")
     ax_acc.set_title("accuracy (dashed: train, solid: val)")
     for ax in (ax_loss, ax_acc):

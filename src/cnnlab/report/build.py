@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from cnnlab.data.canonical import META, SKIPPED, skipped_line
 from cnnlab.errors import UserError
 from cnnlab.figures.intervals import intervals_figure
 from cnnlab.figures.results import curves_figure, time_accuracy_figure
-from cnnlab.io import read_json, replace_dir, save_figure, write_csv, write_json, write_text
+from cnnlab.io import number_cell, read_json, replace_dir, save_figure, write_csv, write_json, write_text
 from cnnlab.params import Params
 from cnnlab.provenance import Provenance, provenance
 from cnnlab.report.document import Block, Cell, Details, Gallery, Heading, Image, Table, Text, to_html, to_markdown
@@ -55,7 +56,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def read_history(path: Path) -> dict[str, list[float]]:
     rows = read_rows(path)
-    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
+    return {k: [float(r[k]) if r[k] != "" else math.nan for r in rows] for k in (rows[0] if rows else {})}
 
 
 def collect(params: Params, name: str) -> VariantResult:
@@ -459,7 +460,7 @@ def write_history(results: list[VariantResult]) -> None:
     """Every variant's per-epoch history in one file, a row per (variant, epoch): the
     top-level plots of dvc.yaml draw each measure with every variant on one chart."""
     columns = list(dict.fromkeys(k for r in results for k in r.history))
-    rows = [[r.name, *(r.history[k][i] if k in r.history else "" for k in columns)]
+    rows = [[r.name, *(number_cell(r.history[k][i]) if k in r.history else "" for k in columns)]
             for r in results for i in range(len(r.history.get("epoch", [])))]
     write_csv(layout.REPORT.history, ["variant", *columns], rows)
 

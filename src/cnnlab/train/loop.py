@@ -201,13 +201,17 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
                                             average)
         if isinstance(average, Lookahead):
             average.end_epoch()
-        with precision_context(p, device_of(model)):
-            logits, labels = predict(judged, val_batches)
-        val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
+        validated = p.validate == "each_epoch" or epoch == p.epochs
+        if validated:
+            with precision_context(p, device_of(model)):
+                logits, labels = predict(judged, val_batches)
+            val_loss, val_acc = loss_and_accuracy(logits.float(), labels)
+        else:  # not measured: no number (params allow no plateau or early stopping here)
+            val_loss = val_acc = math.nan
         schedule.after_epoch(val_acc)
         record = EpochRecord(epoch, train_loss, train_acc, val_loss, val_acc, lr)
         history.append(record)
-        if val_acc > best_acc + p.min_delta:
+        if validated and val_acc > best_acc + p.min_delta:
             best_epoch, best_acc = epoch, val_acc
             best_state = copy.deepcopy(judged.state_dict())
         seconds += time.perf_counter() - started
@@ -228,9 +232,10 @@ def fit(model: nn.Module, train_batches: TensorBatches, val_batches: Iterable, p
 
 
 def epoch_line(label: str, r: EpochRecord, epochs: int, seconds: float) -> str:
+    val = ("val not run (validate: last_epoch)" if math.isnan(r.val_accuracy)
+           else f"val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f}")
     return (f"{label + ' ' if label else ''}epoch {r.epoch}/{epochs}: train loss {r.train_loss:.4f} acc "
-            f"{r.train_accuracy:.4f}, val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f}, lr {r.lr:.3g}, "
-            f"{seconds:.1f} s")
+            f"{r.train_accuracy:.4f}, {val}, lr {r.lr:.3g}, {seconds:.1f} s")
 
 
 def rng_state(loader_generator: torch.Generator) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from cnnlab.figures.results import curves_figure
-from cnnlab.io import save_figure, write_csv, write_json
+from cnnlab.io import number_cell, save_figure, write_csv, write_json
 from cnnlab.layout import TrainedModel
 from cnnlab.runtime.checkpoint import ModelCard, save_checkpoint
 from cnnlab.train.loop import EpochRecord, FitResult
@@ -54,8 +54,8 @@ def training_record(name: str, result: FitResult, state: dict[str, torch.Tensor]
 def write_record(files: TrainedModel, record: TrainingRecord) -> None:
     save_checkpoint(files.dir, record.state, record.card)
     history = record.result.history
-    write_csv(files.history, HISTORY_COLUMNS,
-              ([r.epoch] + [f"{getattr(r, k):.6g}" for k in HISTORY_COLUMNS[1:]] for r in history))
+    write_csv(files.history, HISTORY_COLUMNS, ([r.epoch] + [number_cell(getattr(r, k)) for k in HISTORY_COLUMNS[1:]]
+                                               for r in history))
     write_json(files.metrics, record.metrics)
     write_json(files.timing, record.timing)
     save_figure(curves_figure({record.name: history_table(history)}), files.curves)

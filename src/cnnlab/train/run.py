@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -179,7 +180,8 @@ def train_variant(params: Params, name: str, seed: int | None = None, out: Path 
         store.extra["mlflow_run"] = run.id
 
         def on_epoch(epoch: EpochRecord) -> None:
-            run.log_metrics({k: v for k, v in epoch.as_dict().items() if k != "epoch"}, step=epoch.epoch)
+            run.log_metrics({k: v for k, v in epoch.as_dict().items() if k != "epoch" and not math.isnan(v)},
+                            step=epoch.epoch)
 
         with batch_fits(p.batch_size, batch_size_key(params, name), s.device):
             fitted = fit_variant(s, p, seed, name, on_epoch=on_epoch, store=store, resume=resume)
