@@ -3,6 +3,7 @@ history, the metrics that repeat to the byte, and the wall times that cannot."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,9 @@ def summary_lines(record: TrainingRecord, run: str, scheduler: str) -> list[str]
              f"{' (stopped early)' if result.stopped_early else ''}, {m['parameters']:,} trainable parameters, "
              f"{record.timing['train_seconds']:.1f} s"
              + (f" (and {result.compile_seconds:.1f} s compiling before it)" if result.compile_seconds else "")]
-    if result.best_epoch == len(result.history) and len(result.history) > 1:
+    # (with validate: last_epoch no earlier epoch was measured: nothing to compare the last with)
+    if result.best_epoch == len(result.history) and len(result.history) > 1 and \
+            not math.isnan(result.history[-2].val_accuracy):
         schedule = ("; so may scheduler: plateau with patience, which trains until val accuracy stops improving"
                     if scheduler != "plateau" else "")
         lines.append(f"{run}: possibly under-trained: its best validation epoch was its last ({result.best_epoch}); "
