@@ -287,6 +287,14 @@ def check_validation(train: TrainParams, where: str) -> None:
                    "val accuracy to act on; set validate: each_epoch, or patience: 0 and another scheduler")
 
 
+def check_train(train: TrainParams, where: str) -> None:
+    """What the schema's types and bounds cannot say of a train block (the defaults' or a variant's)."""
+    check_device_name(train.device, f"{where}.device")
+    check_plateau(train, where)
+    check_lookahead(train, where)
+    check_validation(train, where)
+
+
 def resolve_variant(params: Params, name: str) -> Variant:
     if name not in params.variants:
         raise UserError(f"params.yaml: no variant '{name}' under variants "
@@ -297,20 +305,14 @@ def resolve_variant(params: Params, name: str) -> Variant:
         raise UserError(f"params.yaml: {where} must be a mapping of train keys to override.")
     merged = deep_merge(params.train, override)
     train = build(TrainParams, merged, where)
-    check_device_name(train.device, f"{where}.device")
-    check_plateau(train, where)
-    check_lookahead(train, where)
-    check_validation(train, where)
+    check_train(train, where)
     return Variant(name, train, parse_model_spec(train.model, f"{where}.model"))
 
 
 def parse_params(raw: Any) -> Params:
     params = build(Params, raw, "")
     defaults = build(TrainParams, params.train, "train")
-    check_device_name(defaults.device, "train.device")
-    check_plateau(defaults, "train")
-    check_lookahead(defaults, "train")
-    check_validation(defaults, "train")
+    check_train(defaults, "train")
     parse_model_spec(defaults.model, "train.model")
     if not params.active:
         raise UserError("params.yaml: active is empty; list at least one variant to run.")
